@@ -1,0 +1,148 @@
+"""The ``gocore-tui`` command line (contract: shared/CLI.md).
+
+Exit status: 0 done; 1 the input could not be read or the request failed (one clear line on stderr,
+never a traceback); 2 bad usage. Text and ``--json`` output come from the same model calls. Textual
+is imported only when the TUI starts, so scripted commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from explorer.errors import ExplorerError
+
+COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "demo", "tui")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("core", metavar="CORE", help="core file (may be .zst/.xz compressed)")
+    p.add_argument("binary", metavar="BINARY", nargs="?", help="the executable (default: the one the core names)")
+
+
+def build_parser() -> _Parser:
+    root = _Parser(prog="gocore-tui", description="Post-mortem debugger for Go core dumps.")
+    sub = root.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("info", help="summary of the core: program, Go version, signal, threads, goroutines")
+    _add_inputs(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("goroutines", help="list goroutines")
+    _add_inputs(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--stacks", action="store_true", help="include every goroutine's backtrace")
+    p.add_argument("--group", action="store_true", help="collapse goroutines with the same stack")
+    p.add_argument("--filter", metavar="TEXT", help="only goroutines whose stack, status or wait reason matches")
+    p.add_argument("--format", choices=("text", "traceback"), default="text",
+                   help="traceback: print the core as a GOTRACEBACK=all traceback")
+
+    p = sub.add_parser("bt", help="backtrace of a goroutine")
+    _add_inputs(p)
+    p.add_argument("-g", dest="goroutine", type=int, help="goroutine id (default: the crashing one)")
+    p.add_argument("--json", action="store_true")
+
+    for name, helptext in (("vars", "arguments and locals of a frame"), ("print", "evaluate an expression")):
+        p = sub.add_parser(name, help=helptext)
+        _add_inputs(p)
+        p.add_argument("-g", dest="goroutine", type=int)
+        p.add_argument("-f", dest="frame", type=int, default=0)
+        p.add_argument("--json", action="store_true")
+        if name == "print":
+            p.add_argument("expr", metavar="EXPR")
+
+    p = sub.add_parser("x", help="hex dump at an address or a value's base")
+    _add_inputs(p)
+    p.add_argument("-g", dest="goroutine", type=int)
+    p.add_argument("-f", dest="frame", type=int, default=0)
+    p.add_argument("target", metavar="ADDR|EXPR")
+    p.add_argument("-n", dest="length", type=lambda s: int(s, 0), default=None)
+
+    p = sub.add_parser("save", help="write the bytes behind a value (or ADDR:LEN) to a file")
+    _add_inputs(p)
+    p.add_argument("-g", dest="goroutine", type=int)
+    p.add_argument("-f", dest="frame", type=int, default=0)
+    p.add_argument("target", metavar="EXPR|ADDR:LEN")
+    p.add_argument("-o", dest="output", required=True)
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    sub.add_parser("demo", help="open the TUI on the bundled sample core")
+    return root
+
+
+def _fix_argv(argv: list[str]) -> list[str]:
+    """``gocore-tui CORE [BINARY] [-g ID] [-f N]`` (no subcommand) opens the TUI."""
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        return ["tui", *argv]
+    return argv
+
+
+def _tui_parser() -> _Parser:
+    p = _Parser(prog="gocore-tui", description="Open the TUI on a core.")
+    _add_inputs(p)
+    p.add_argument("-g", dest="goroutine", type=int)
+    p.add_argument("-f", dest="frame", type=int, default=None)
+    p.add_argument("--substitute-path", action="append", default=[], metavar="FROM=TO",
+                   help="rewrite source paths (as delve's substitute-path)")
+    return p
+
+
+def _emit_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = _fix_argv(list(sys.argv[1:] if argv is None else argv))
+    try:
+        if args_list and args_list[0] == "tui":
+            args = _tui_parser().parse_args(args_list[1:])
+            args.command = "tui"
+        else:
+            args = build_parser().parse_args(args_list)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    if not args.command:
+        build_parser().print_help(sys.stderr)
+        return 2
+    try:
+        return _dispatch(args)
+    except ExplorerError as e:
+        print(f"gocore-tui: {e}", file=sys.stderr)
+        return 1
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # a bug: still one line, unless asked for the traceback
+        if os.environ.get("GOCORE_TUI_DEBUG"):
+            raise
+        print(f"gocore-tui: internal error: {type(e).__name__}: {e} (set GOCORE_TUI_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from explorer.cli_commands import HANDLERS
+
+    handler: Callable[[argparse.Namespace], int] = HANDLERS[args.command]
+    return handler(args)

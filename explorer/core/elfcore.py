@@ -1,0 +1,415 @@
+"""ELF core files of Linux processes (x86-64 first; the arm64 layouts are kept alongside).
+
+The file is memory-mapped and never read whole: program headers and notes are parsed eagerly (they
+are small), segment data is only sliced on demand. Compressed cores (zstd as systemd-coredump stores
+them, xz, lz4 where the module is installed) are decompressed once into an unlinked temporary file,
+which is then mapped like any other core.
+
+Handles: PT_LOAD segments (with truncation detection: a segment whose data runs past the end of the
+file), NT_PRSTATUS (threads and registers), NT_PRPSINFO, NT_SIGINFO, NT_AUXV, NT_FILE.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from explorer.errors import CoreFormatError, InputError
+
+ET_CORE = 4
+EM_X86_64 = 62
+EM_AARCH64 = 183
+PT_LOAD = 1
+PT_NOTE = 4
+
+NT_PRSTATUS = 1
+NT_FPREGSET = 2
+NT_PRPSINFO = 3
+NT_AUXV = 6
+NT_FILE = 0x46494C45
+NT_SIGINFO = 0x53494749
+
+AT_PHDR = 3
+AT_ENTRY = 9
+AT_EXECFN = 31
+
+# Order of the 27 registers in an x86-64 elf_gregset_t (struct user_regs_struct).
+AMD64_REGS = (
+    "r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss "
+    "fs_base gs_base ds es fs gs"
+).split()
+# arm64 elf_gregset_t: x0..x30, sp, pc, pstate.
+ARM64_REGS = [f"x{i}" for i in range(31)] + ["sp", "pc", "pstate"]
+
+SIGNAL_NAMES = {
+    1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+    8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",
+    14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT", 17: "SIGCHLD", 18: "SIGCONT", 19: "SIGSTOP",
+    20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ",
+    26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH", 29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS",
+}
+# Signals whose siginfo carries a faulting address in si_addr.
+FAULT_SIGNALS = {4, 7, 8, 11}
+
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")
+_NHDR = struct.Struct("<III")
+
+# Magic numbers of the compressed formats we accept in place of a core.
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+XZ_MAGIC = b"\xfd7zXZ\x00"
+LZ4_MAGIC = b"\x04\x22\x4d\x18"
+ELF_MAGIC = b"\x7fELF"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One PT_LOAD segment of the core.
+
+    ``filesz`` is what the kernel meant to write; ``available`` is how much of it the file really
+    holds (less than ``filesz`` when the core was truncated).
+    """
+
+    vaddr: int
+    memsz: int
+    offset: int
+    filesz: int
+    available: int
+    flags: int
+
+    @property
+    def end(self) -> int:
+        return self.vaddr + self.memsz
+
+    @property
+    def truncated(self) -> bool:
+        return self.available < self.filesz
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A thread of the dumped process, from its NT_PRSTATUS note."""
+
+    tid: int
+    signal: int
+    regs: dict[str, int]
+    index: int
+
+    @property
+    def pc(self) -> int:
+        return self.regs.get("rip", self.regs.get("pc", 0))
+
+    @property
+    def sp(self) -> int:
+        return self.regs.get("rsp", self.regs.get("sp", 0))
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """One entry of NT_FILE: a file mapped at [start, end) from page ``offset`` of ``path``."""
+
+    start: int
+    end: int
+    offset: int
+    path: str
+
+
+@dataclass(frozen=True)
+class SigInfo:
+    """The fatal signal, from NT_SIGINFO."""
+
+    signo: int
+    errno: int
+    code: int
+    addr: int | None
+    sender_pid: int | None
+
+    @property
+    def name(self) -> str:
+        return SIGNAL_NAMES.get(self.signo, f"signal {self.signo}")
+
+
+@dataclass(frozen=True)
+class PrPsInfo:
+    """NT_PRPSINFO: process name and command line."""
+
+    pid: int
+    fname: str
+    psargs: str
+
+
+@dataclass
+class CoreNotes:
+    """Everything parsed from the PT_NOTE segments."""
+
+    threads: list[Thread] = field(default_factory=list)
+    prpsinfo: PrPsInfo | None = None
+    siginfo: SigInfo | None = None
+    auxv: dict[int, int] = field(default_factory=dict)
+    files: list[FileMapping] = field(default_factory=list)
+    notes_truncated: bool = False
+
+
+def _decompress_to_temp(path: Path, fh: BinaryIO, magic: bytes) -> IO[bytes]:
+    """Stream-decompress a compressed core into an unlinked temporary file."""
+    tmp = tempfile.TemporaryFile(prefix="gocore-", dir=os.environ.get("GOCORE_TUI_TMPDIR"))
+    try:
+        if magic.startswith(ZSTD_MAGIC):
+            import zstandard
+
+            dctx = zstandard.ZstdDecompressor()
+            dctx.copy_stream(fh, tmp, read_size=1 << 20, write_size=1 << 20)
+        elif magic.startswith(XZ_MAGIC):
+            import lzma
+
+            with lzma.open(fh) as src:
+                while chunk := src.read(1 << 20):
+                    tmp.write(chunk)
+        elif magic.startswith(LZ4_MAGIC):
+            try:
+                import lz4.frame  # type: ignore[import-not-found]
+            except ImportError as e:
+                raise InputError(f"{path}: lz4-compressed core, and the lz4 module is not installed") from e
+            with lz4.frame.open(fh) as src:
+                while chunk := src.read(1 << 20):
+                    tmp.write(chunk)
+    except InputError:
+        tmp.close()
+        raise
+    except Exception as e:  # a corrupt stream raises library-specific errors
+        tmp.close()
+        raise CoreFormatError(f"{path}: cannot decompress: {e}") from e
+    tmp.flush()
+    return tmp
+
+
+def map_file(path: str | os.PathLike[str], *, decompress: bool = True) -> tuple[mmap.mmap | bytes, bool]:
+    """Map ``path`` read-only, decompressing it first if it is compressed.
+
+    Returns the mapping (empty bytes for an empty file) and whether it was decompressed.
+    """
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(f"{p}: is a directory")
+        fh = open(p, "rb")
+    except InputError:
+        raise
+    except OSError as e:
+        raise InputError(f"{p}: {e.strerror or e}") from e
+    with fh:
+        magic = fh.read(8)
+        fh.seek(0)
+        compressed = decompress and (
+            magic.startswith(ZSTD_MAGIC) or magic.startswith(XZ_MAGIC) or magic.startswith(LZ4_MAGIC)
+        )
+        src: IO[bytes] = _decompress_to_temp(p, fh, magic) if compressed else fh
+        try:
+            size = os.fstat(src.fileno()).st_size
+            if size == 0:
+                return b"", compressed
+            return mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ), compressed
+        finally:
+            if compressed:
+                src.close()
+
+
+def is_elf_core(path: str | os.PathLike[str]) -> bool | None:
+    """True for an ELF core (compressed or not), False for another ELF file, None if not ELF."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+            if head[:4] != ELF_MAGIC:
+                if any(head.startswith(m) for m in (ZSTD_MAGIC, XZ_MAGIC, LZ4_MAGIC)):
+                    return True  # we only accept compressed cores, never compressed executables
+                return None
+            if len(head) < 18:
+                return None
+            return struct.unpack_from("<H", head, 16)[0] == ET_CORE
+    except OSError:
+        return None
+
+
+class CoreFile:
+    """A memory-mapped ELF core file.
+
+    Use :meth:`open`; the object holds the mapping until :meth:`close` (also a context manager).
+    """
+
+    def __init__(self, path: Path, data: mmap.mmap | bytes, compressed: bool) -> None:
+        self.path = path
+        self.data = data
+        self.compressed = compressed
+        self.size = len(data)
+        self._parse_header()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> CoreFile:
+        """Open (and if needed decompress) a core file; raises InputError/CoreFormatError."""
+        data, compressed = map_file(path)
+        return cls(Path(path), data, compressed)
+
+    def close(self) -> None:
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()
+
+    def __enter__(self) -> CoreFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- headers ---------------------------------------------------------------------------------
+
+    def _parse_header(self) -> None:
+        d = self.data
+        if self.size == 0:
+            raise CoreFormatError(f"{self.path}: empty file, not a core")
+        if self.size < _EHDR.size or d[:4] != ELF_MAGIC:
+            raise CoreFormatError(f"{self.path}: not an ELF file, so not a core")
+        (ident, e_type, e_machine, _ver, _entry, e_phoff, _shoff, _flags, _ehsize, e_phentsize,
+         e_phnum, _shentsize, _shnum, _shstrndx) = _EHDR.unpack_from(d, 0)
+        if ident[4] != 2 or ident[5] != 1:
+            raise CoreFormatError(f"{self.path}: only 64-bit little-endian cores are supported")
+        if e_type != ET_CORE:
+            raise CoreFormatError(f"{self.path}: an ELF file but not a core (e_type {e_type})")
+        if e_machine not in (EM_X86_64, EM_AARCH64):
+            raise CoreFormatError(f"{self.path}: unsupported machine {e_machine}")
+        self.machine = e_machine
+        self.arch = "amd64" if e_machine == EM_X86_64 else "arm64"
+        if e_phentsize != _PHDR.size or e_phnum == 0:
+            raise CoreFormatError(f"{self.path}: bad program header table")
+        if e_phoff + e_phnum * _PHDR.size > self.size:
+            raise CoreFormatError(f"{self.path}: truncated before the end of its program headers")
+        self.segments: list[Segment] = []
+        self._note_ranges: list[tuple[int, int]] = []
+        for i in range(e_phnum):
+            p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz, p_memsz, _align = _PHDR.unpack_from(
+                d, e_phoff + i * _PHDR.size
+            )
+            if p_type == PT_LOAD:
+                avail = max(0, min(p_filesz, self.size - p_offset)) if p_offset < self.size else 0
+                self.segments.append(Segment(p_vaddr, p_memsz, p_offset, p_filesz, avail, p_flags))
+            elif p_type == PT_NOTE:
+                self._note_ranges.append((p_offset, p_filesz))
+        self.segments.sort(key=lambda s: s.vaddr)
+
+    # -- truncation ------------------------------------------------------------------------------
+
+    @property
+    def expected_size(self) -> int:
+        """The file size the program headers call for."""
+        ends = [s.offset + s.filesz for s in self.segments if s.filesz]
+        ends += [o + n for o, n in self._note_ranges]
+        return max(ends, default=self.size)
+
+    @property
+    def truncated(self) -> bool:
+        return self.expected_size > self.size
+
+    @property
+    def missing_bytes(self) -> int:
+        return max(0, self.expected_size - self.size)
+
+    # -- notes -----------------------------------------------------------------------------------
+
+    def iter_notes(self) -> Iterator[tuple[str, int, memoryview]]:
+        """(name, type, descriptor) of every note the file holds, stopping at truncation."""
+        mv = memoryview(self.data)
+        for off, size in self._note_ranges:
+            end = min(off + size, self.size)
+            pos = off
+            while pos + _NHDR.size <= end:
+                namesz, descsz, ntype = _NHDR.unpack_from(self.data, pos)
+                pos += _NHDR.size
+                name_end = pos + namesz
+                desc_off = pos + ((namesz + 3) & ~3)
+                desc_end = desc_off + descsz
+                if desc_end > end:
+                    return
+                name = bytes(mv[pos:name_end]).rstrip(b"\0").decode("latin-1")
+                yield name, ntype, mv[desc_off:desc_end]
+                pos = desc_off + ((descsz + 3) & ~3)
+
+    @cached_property
+    def notes(self) -> CoreNotes:
+        """Threads, process info, signal info, auxv and file mappings from the notes."""
+        out = CoreNotes()
+        reg_names = AMD64_REGS if self.machine == EM_X86_64 else ARM64_REGS
+        for name, ntype, desc in self.iter_notes():
+            if name != "CORE" and name != "LINUX":
+                continue
+            if ntype == NT_PRSTATUS and name == "CORE":
+                need = 112 + 8 * len(reg_names)
+                if len(desc) < need:
+                    out.notes_truncated = True
+                    continue
+                cursig = struct.unpack_from("<H", desc, 12)[0]
+                pid = struct.unpack_from("<i", desc, 32)[0]
+                vals = struct.unpack_from(f"<{len(reg_names)}Q", desc, 112)
+                out.threads.append(Thread(pid, cursig, dict(zip(reg_names, vals, strict=True)),
+                                          len(out.threads)))
+            elif ntype == NT_PRPSINFO and len(desc) >= 136:
+                pid = struct.unpack_from("<i", desc, 24)[0]
+                fname = bytes(desc[40:56]).split(b"\0", 1)[0].decode("utf-8", "replace")
+                psargs = bytes(desc[56:136]).split(b"\0", 1)[0].decode("utf-8", "replace")
+                out.prpsinfo = PrPsInfo(pid, fname, psargs.strip())
+            elif ntype == NT_SIGINFO and len(desc) >= 24:
+                signo, errno, code = struct.unpack_from("<iii", desc, 0)
+                addr = struct.unpack_from("<Q", desc, 16)[0] if signo in FAULT_SIGNALS else None
+                # SI_USER (0) and SI_TKILL (-6) carry the sender's pid at the same offset.
+                sender = struct.unpack_from("<i", desc, 16)[0] if code in (0, -6) else None
+                out.siginfo = SigInfo(signo, errno, code, addr, sender)
+            elif ntype == NT_AUXV:
+                n = len(desc) // 16
+                for i in range(n):
+                    key, val = struct.unpack_from("<QQ", desc, 16 * i)
+                    if key == 0:
+                        break
+                    out.auxv[key] = val
+            elif ntype == NT_FILE:
+                out.files = _parse_nt_file(desc)
+        return out
+
+    @property
+    def threads(self) -> list[Thread]:
+        return self.notes.threads
+
+    def segment_data(self, seg: Segment) -> memoryview:
+        """The bytes of a segment that the file really holds (no copy)."""
+        return memoryview(self.data)[seg.offset : seg.offset + seg.available]
+
+    @cached_property
+    def executable_path(self) -> str | None:
+        """Path of the executable the core names: NT_FILE's mapping of AT_PHDR's page, or psargs."""
+        notes = self.notes
+        phdr = notes.auxv.get(AT_PHDR)
+        if phdr is not None:
+            for f in notes.files:
+                if f.start <= phdr < f.end:
+                    return f.path
+        if notes.files:
+            return notes.files[0].path
+        return None
+
+
+def _parse_nt_file(desc: memoryview) -> list[FileMapping]:
+    if len(desc) < 16:
+        return []
+    count, _page_size = struct.unpack_from("<QQ", desc, 0)
+    if count > (len(desc) - 16) // 24:
+        return []  # garbage count: more entries than bytes
+    entries = [struct.unpack_from("<QQQ", desc, 16 + 24 * i) for i in range(count)]
+    names = bytes(desc[16 + 24 * count :]).split(b"\0")
+    out = []
+    for i, (start, end, pgoff) in enumerate(entries):
+        path = names[i].decode("utf-8", "replace") if i < len(names) else ""
+        out.append(FileMapping(start, end, pgoff * _page_size, path))
+    return out

@@ -1,0 +1,198 @@
+"""The address space of a dumped process, assembled from layers.
+
+A core does not hold every byte the process could read: Linux's default ``coredump_filter`` leaves
+out file-backed read-only mappings (text, rodata, .gopclntab of the executable), and a core cut short
+by ``ulimit -c`` or a full disk loses its tail. The address space therefore stacks layers, higher
+priority first: the core's segments, then the executable's PT_LOAD segments (moved by the PIE bias),
+then holes that only explain why an address cannot be read.
+
+Reads never trust sizes: the range is checked against the map before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from explorer.errors import UnreadableMemory
+
+# Priorities of the standard layers.
+PRIO_CORE = 30
+PRIO_CORE_TRUNCATED = 30  # a truncated core segment hides the executable's stale bytes below it
+PRIO_EXECUTABLE = 20
+PRIO_HOLE = 0
+
+# One read at most this big; a larger request is a garbage length, not a wish.
+MAX_READ = 1 << 31
+
+
+@dataclass(frozen=True)
+class Region:
+    """A range [start, end) backed by ``buf[offset:offset+end-start]``, or a hole (``buf`` None)."""
+
+    start: int
+    end: int
+    buf: object | None  # a buffer (mmap, bytes, memoryview), or None for a hole
+    offset: int = 0
+    priority: int = 0
+    reason: str = "unmapped"
+    source: str = ""
+
+
+class AddressSpace:
+    """Reads of a process's memory from a stack of :class:`Region` layers."""
+
+    def __init__(self, regions: Sequence[Region] = ()) -> None:
+        self._regions: list[Region] = list(regions)
+        self._flatten()
+
+    def add(self, regions: Sequence[Region]) -> None:
+        """Add regions (of any priority) and rebuild the map."""
+        self._regions.extend(regions)
+        self._flatten()
+
+    def _flatten(self) -> None:
+        """Resolve overlaps: every address belongs to the highest-priority region covering it."""
+        regs = [r for r in self._regions if r.end > r.start]
+        points = sorted({r.start for r in regs} | {r.end for r in regs})
+        by_start = sorted(range(len(regs)), key=lambda i: regs[i].start)
+        active: list[tuple[int, int, int]] = []  # heap of (-priority, -index, index)
+        out: list[tuple[int, int, Region]] = []
+        k = 0
+        for i in range(len(points) - 1):
+            lo, hi = points[i], points[i + 1]
+            while k < len(by_start) and regs[by_start[k]].start <= lo:
+                j = by_start[k]
+                heapq.heappush(active, (-regs[j].priority, -j, j))
+                k += 1
+            while active and regs[active[0][2]].end <= lo:
+                heapq.heappop(active)
+            if not active:
+                continue
+            top = regs[active[0][2]]
+            if out and out[-1][1] == lo and out[-1][2] is top:
+                out[-1] = (out[-1][0], hi, top)
+            else:
+                out.append((lo, hi, top))
+        self._starts = [s for s, _, _ in out]
+        self._map = out
+
+    # -- lookup ----------------------------------------------------------------------------------
+
+    def _find(self, addr: int) -> int:
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self._map[i][1]:
+            return i
+        return -1
+
+    def region_at(self, addr: int) -> Region | None:
+        """The region (data or hole) that decides what ``addr`` reads as."""
+        i = self._find(addr)
+        return self._map[i][2] if i >= 0 else None
+
+    def is_readable(self, addr: int, size: int = 1) -> bool:
+        return self.readable_prefix(addr, size) >= size
+
+    def readable_prefix(self, addr: int, size: int) -> int:
+        """How many bytes from ``addr`` (at most ``size``) can be read."""
+        done = 0
+        while done < size:
+            i = self._find(addr + done)
+            if i < 0:
+                break
+            _lo, hi, reg = self._map[i]
+            if reg.buf is None:
+                break
+            done += min(size - done, hi - (addr + done))
+        return done
+
+    def why_unreadable(self, addr: int) -> str:
+        """Why ``addr`` cannot be read (the hole's reason), or "" if it can."""
+        i = self._find(addr)
+        if i < 0:
+            return "unmapped"
+        reg = self._map[i][2]
+        return "" if reg.buf is not None else reg.reason
+
+    def chunks(self, addr: int, size: int) -> Iterator[tuple[int, memoryview | None, str]]:
+        """Cover [addr, addr+size) with (start, data-or-None, reason) pieces, in order."""
+        pos, end = addr, addr + size
+        while pos < end:
+            i = self._find(pos)
+            if i < 0:
+                nxt = bisect.bisect_right(self._starts, pos)
+                stop = min(end, self._starts[nxt]) if nxt < len(self._starts) else end
+                yield pos, None, "unmapped"
+                pos = stop
+                continue
+            _lo, hi, reg = self._map[i]
+            stop = min(end, hi)
+            if reg.buf is None:
+                yield pos, None, reg.reason
+            else:
+                off = reg.offset + (pos - reg.start)
+                yield pos, memoryview(reg.buf)[off : off + (stop - pos)], ""  # type: ignore[call-overload]
+            pos = stop
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def read(self, addr: int, size: int) -> bytes:
+        """``size`` bytes at ``addr``; raises :class:`UnreadableMemory` if any of them is missing."""
+        if size < 0 or size > MAX_READ or addr < 0 or addr + size > 1 << 64:
+            raise UnreadableMemory(addr, size, "bad address or length")
+        if size == 0:
+            return b""
+        i = self._find(addr)
+        if i >= 0:
+            lo, hi, reg = self._map[i]
+            if reg.buf is not None and addr + size <= hi:  # fast path: one region
+                off = reg.offset + (addr - reg.start)
+                return bytes(memoryview(reg.buf)[off : off + size])  # type: ignore[call-overload]
+        n = self.readable_prefix(addr, size)
+        if n < size:
+            raise UnreadableMemory(addr + n, size - n, self.why_unreadable(addr + n))
+        return b"".join(bytes(c) for _, c, _ in self.chunks(addr, size) if c is not None)
+
+    def try_read(self, addr: int, size: int) -> bytes | None:
+        try:
+            return self.read(addr, size)
+        except UnreadableMemory:
+            return None
+
+    def read_u8(self, addr: int) -> int:
+        return self.read(addr, 1)[0]
+
+    def read_u16(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 2), "little")
+
+    def read_u32(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 4), "little")
+
+    def read_i32(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 4), "little", signed=True)
+
+    def read_u64(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def read_i64(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 8), "little", signed=True)
+
+    def read_ptr(self, addr: int) -> int:
+        return self.read_u64(addr)
+
+    def read_struct(self, fmt: struct.Struct, addr: int) -> tuple[int, ...]:
+        return fmt.unpack(self.read(addr, fmt.size))
+
+    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string of at most ``limit`` bytes (stops early at unreadable memory)."""
+        n = self.readable_prefix(addr, limit)
+        data = self.read(addr, n) if n else b""
+        return data.split(b"\0", 1)[0]
+
+    @property
+    def regions(self) -> list[tuple[int, int, Region]]:
+        """The resolved map: (start, end, region) sorted by address."""
+        return list(self._map)

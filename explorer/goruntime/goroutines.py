@@ -1,0 +1,178 @@
+"""Goroutines as the runtime keeps them: ``runtime.allgs``, each ``g``'s status and wait reason,
+and the threads (Ms) running them. Go 1.21–1.27.
+
+Status texts and wait-reason texts are read from the binary's own tables
+(``runtime.gStatusStrings``, ``runtime.waitReasonStrings``), because their numbering changes between
+releases. Every g is read with one bounded read of ``sizeof(runtime.g)`` bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from explorer.errors import ExplorerError, UnreadableMemory
+
+# Used only if the binary's own gStatusStrings cannot be found: these low values never moved.
+FALLBACK_STATUS = {0: "idle", 1: "runnable", 2: "running", 3: "syscall", 4: "waiting", 6: "dead",
+                   8: "copystack", 9: "preempted"}
+G_SCAN = 0x1000
+G_DEAD = 6
+G_WAITING = 4
+G_SYSCALL = 3
+G_RUNNING = 2
+MAX_GOROUTINES = 10_000_000
+
+
+@dataclass
+class Goroutine:
+    """One g from runtime.allgs (raw fields; frames come from the unwinder)."""
+
+    addr: int
+    id: int
+    status_code: int
+    status: str
+    wait_reason: str | None
+    wait_reason_code: int
+    waitsince: int
+    m: int
+    sched_sp: int
+    sched_pc: int
+    sched_bp: int
+    sched_lr: int
+    syscallsp: int
+    syscallpc: int
+    syscallbp: int
+    stack_lo: int
+    stack_hi: int
+    gopc: int
+    startpc: int
+    parent_goid: int | None
+    labels_ptr: int
+    panic_ptr: int
+    sig: int
+    sigcode0: int
+    sigcode1: int
+    sigpc: int
+    lockedm: int
+    scan: bool = False
+    thread: int | None = None  # LWP running it (from the core's threads)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def dead(self) -> bool:
+        return (self.status_code in (G_DEAD, 11) and self.status in ("dead", "waiting for cgo callback")) \
+            or self.status == "dead"
+
+    @property
+    def header_status(self) -> str:
+        """The text the runtime prints in brackets (wait reason for waiting goroutines)."""
+        return self.wait_reason if self.wait_reason else self.status
+
+
+class GReader:
+    """Decodes ``runtime.g`` structs with precomputed offsets."""
+
+    FIELDS = {
+        "goid": ("goid", "Q"), "status": ("atomicstatus.value", "I"), "waitreason": ("waitreason", "B"),
+        "waitsince": ("waitsince", "q"), "m": ("m", "Q"), "sched_sp": ("sched.sp", "Q"),
+        "sched_pc": ("sched.pc", "Q"), "sched_bp": ("sched.bp", "Q"), "sched_lr": ("sched.lr", "Q"),
+        "syscallsp": ("syscallsp", "Q"), "syscallpc": ("syscallpc", "Q"), "syscallbp": ("syscallbp", "Q"),
+        "stack_lo": ("stack.lo", "Q"), "stack_hi": ("stack.hi", "Q"), "gopc": ("gopc", "Q"),
+        "startpc": ("startpc", "Q"), "parent_goid": ("parentGoid", "Q"), "labels": ("labels", "Q"),
+        "panic": ("_panic", "Q"), "sig": ("sig", "I"), "sigcode0": ("sigcode0", "Q"),
+        "sigcode1": ("sigcode1", "Q"), "sigpc": ("sigpc", "Q"), "lockedm": ("lockedm", "Q"),
+    }
+    REQUIRED = ("goid", "status", "m", "sched_sp", "sched_pc", "stack_lo", "stack_hi")
+
+    def __init__(self, layout, status_names: list[str], wait_reasons: list[str]) -> None:  # type: ignore[no-untyped-def]
+        self.size = layout.size("runtime.g")
+        self.offsets: dict[str, tuple[int, struct.Struct]] = {}
+        for key, (path, fmt) in self.FIELDS.items():
+            off = layout.offset("runtime.g", path)
+            if off is None and path == "atomicstatus.value":
+                off = layout.offset("runtime.g", "atomicstatus")
+            if off is None:
+                if key in self.REQUIRED:
+                    layout.need("runtime.g", path)
+                continue
+            self.offsets[key] = (off, struct.Struct("<" + fmt))
+        self.status_names = status_names
+        self.wait_reasons = wait_reasons
+        # One struct.Struct for all fields (sorted by offset, gaps as padding): one unpack per g.
+        fmt, pos, self._keys = "<", 0, []
+        for key, (off, st) in sorted(self.offsets.items(), key=lambda kv: kv[1][0]):
+            if off < pos:  # overlapping (should not happen): read it separately
+                continue
+            fmt += f"{off - pos}x" + st.format[1:]
+            pos = off + st.size
+            self._keys.append(key)
+        self._all = struct.Struct(fmt)
+
+    def field(self, raw: bytes, key: str, default: int = 0) -> int:
+        o = self.offsets.get(key)
+        if o is None:
+            return default
+        return int(o[1].unpack_from(raw, o[0])[0])
+
+    def decode(self, addr: int, raw: bytes) -> Goroutine:
+        vals = dict(zip(self._keys, self._all.unpack_from(raw), strict=True))
+
+        def f(_raw: bytes, key: str, default: int = 0) -> int:
+            return vals.get(key, default)
+
+        code = f(raw, "status")
+        scan = bool(code & G_SCAN)
+        base = code & ~G_SCAN
+        if 0 <= base < len(self.status_names) and self.status_names[base]:
+            status = self.status_names[base]
+        else:
+            status = FALLBACK_STATUS.get(base, "???")
+        wr = f(raw, "waitreason")
+        reason = None
+        if status in ("waiting", "leaked") and wr:
+            reason = self.wait_reasons[wr] if wr < len(self.wait_reasons) else f"wait reason {wr}"
+        return Goroutine(
+            addr=addr, id=f(raw, "goid"), status_code=base, status=status, wait_reason=reason,
+            wait_reason_code=wr, waitsince=f(raw, "waitsince"), m=f(raw, "m"), sched_sp=f(raw, "sched_sp"),
+            sched_pc=f(raw, "sched_pc"), sched_bp=f(raw, "sched_bp"), sched_lr=f(raw, "sched_lr"),
+            syscallsp=f(raw, "syscallsp"), syscallpc=f(raw, "syscallpc"), syscallbp=f(raw, "syscallbp"),
+            stack_lo=f(raw, "stack_lo"), stack_hi=f(raw, "stack_hi"), gopc=f(raw, "gopc"),
+            startpc=f(raw, "startpc"),
+            parent_goid=f(raw, "parent_goid") if "parent_goid" in self.offsets else None,
+            labels_ptr=f(raw, "labels"), panic_ptr=f(raw, "panic"), sig=f(raw, "sig"),
+            sigcode0=f(raw, "sigcode0"), sigcode1=f(raw, "sigcode1"), sigpc=f(raw, "sigpc"),
+            lockedm=f(raw, "lockedm"), scan=scan,
+        )
+
+    def read(self, mem, addr: int) -> Goroutine:  # type: ignore[no-untyped-def]
+        return self.decode(addr, mem.read(addr, self.size))
+
+    def looks_like_g(self, mem, addr: int) -> bool:  # type: ignore[no-untyped-def]
+        """Plausibility check for symbol-free searches: sane status, stack bounds and goid."""
+        try:
+            g = self.read(mem, addr)
+        except (ExplorerError, struct.error):
+            return False
+        if g.status_code > 16 or g.id > 1 << 40:
+            return False
+        if g.status_code == G_DEAD:
+            return True
+        return 0 < g.stack_lo < g.stack_hi and g.stack_hi - g.stack_lo <= 1 << 30
+
+
+def read_allgs(mem, allgs_addr: int, reader: GReader) -> tuple[list[Goroutine], list[str]]:  # type: ignore[no-untyped-def]
+    """Every g in allgs (dead ones included), and errors met on the way (bounded)."""
+    errors: list[str] = []
+    ptr, ln, cap = struct.unpack("<QQQ", mem.read(allgs_addr, 24))
+    if ln > cap or ln > MAX_GOROUTINES:
+        raise UnreadableMemory(allgs_addr, 24, f"runtime.allgs has a garbage length {ln} (cap {cap})")
+    arr = mem.read(ptr, 8 * ln)
+    out: list[Goroutine] = []
+    for (gaddr,) in struct.iter_unpack("<Q", arr):
+        try:
+            out.append(reader.read(mem, gaddr))
+        except ExplorerError as e:
+            if len(errors) < 100:
+                errors.append(f"g at {gaddr:#x}: {e}")
+    return out, errors

@@ -1,0 +1,520 @@
+"""The model facade: one dumped Go process (a core and its executable).
+
+Everything above this layer (render, tui, cli) talks to :class:`GoProcess` only; it never hands out
+pyelftools objects. Expensive parts (pclntab, DWARF, goroutines) are computed lazily and cached on
+the instance.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from explorer.binary.elf import Executable, parse_notes
+from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_core
+from explorer.core.memory import PRIO_EXECUTABLE
+from explorer.errors import ExplorerError, InputError
+
+_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
+_PHDR = struct.Struct("<IIQQQQQQ")
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """Something the user must know about the inputs (mismatched build, truncated core...)."""
+
+    code: str
+    message: str
+
+
+def order_inputs(a: str | os.PathLike[str], b: str | os.PathLike[str] | None) -> tuple[Path, Path | None]:
+    """Tell the core from the executable by their ELF headers; returns (core, executable-or-None)."""
+    pa = Path(a)
+    pb = Path(b) if b is not None else None
+    for p in (pa, pb):
+        if p is not None and not p.exists():
+            raise InputError(f"{p}: no such file")
+    if pb is None:
+        return pa, None
+    ka, kb = is_elf_core(pa), is_elf_core(pb)
+    if ka is False and kb is True:
+        return pb, pa
+    return pa, pb
+
+
+# ---------------------------------------------------------------------------------------------------
+# The Go runtime's state: pclntab, layouts, goroutines, threads.
+
+
+@dataclass
+class ThreadInfo:
+    """A thread of the core with the runtime's view of it."""
+
+    tid: int
+    index: int
+    regs: dict[str, int]
+    tls_g: int | None  # the g current on the thread (g0, gsignal or a user g)
+    m: int | None
+    curg: int | None  # m.curg: the user goroutine the M is running, if any
+    g0: int | None
+    gsignal: int | None
+    on: str  # "g", "g0", "gsignal" or "?": which stack the registers are on
+
+
+class _Runtime:
+    """Mixin of GoProcess: the runtime's data structures (kept apart for readability)."""
+
+    exe: Executable
+    core: CoreFile
+    memory: AddressSpace
+    pie_bias: int
+    go_version: str | None
+
+    @cached_property
+    def go_minor(self) -> int | None:
+        from explorer.goruntime.layout import go_minor
+
+        return go_minor(self.go_version)
+
+    @cached_property
+    def pclntab(self):  # type: ignore[no-untyped-def]
+        from explorer.binary.moduledata import pclntab_section
+        from explorer.binary.pclntab import Pclntab, parse_header
+
+        try:
+            _name, (_addr, data) = pclntab_section(
+                {n: (s.addr, d) for n, s in self.exe.sections.items()
+                 if "gopclntab" in n and (d := self.exe.section_data(n)) is not None})
+        except ExplorerError:
+            data = None
+        if data is None:
+            from explorer.errors import NotGoError
+
+            raise NotGoError(f"{self.exe.path}: no .gopclntab section: not a Go program (or sections stripped)")
+        hdr = parse_header(data)
+        text = hdr.text_start
+        if not text:
+            text = self.exe.symbol("runtime.text") or 0
+        if not text:
+            md = self.moduledata
+            text = md.text if md is not None else 0
+        if not text:
+            sec = self.exe.sections.get(".text")
+            text = sec.addr if sec else 0
+        return Pclntab.parse(data, text_start=text + self.pie_bias)
+
+    @cached_property
+    def moduledata(self):  # type: ignore[no-untyped-def]
+        """runtime.firstmoduledata, found without symbols (None if it cannot be found)."""
+        from explorer.binary.moduledata import find_moduledata
+
+        sections = {}
+        for name, sec in self.exe.sections.items():
+            data = self.exe.section_data(name)
+            if data is not None and sec.addr and name.startswith((".gopclntab", ".data", ".noptrdata")):
+                sections[name] = (sec.addr, data)
+        try:
+            return find_moduledata(sections, go_minor=self.go_minor)
+        except ExplorerError:
+            return None
+
+    @cached_property
+    def gofunc(self) -> int:
+        """Address of go:func.* (moduledata.gofunc): the base of funcdata such as inline trees."""
+        sym = self.exe.symbol("go:func.*")
+        if sym is not None:
+            return sym + self.pie_bias
+        md = self.moduledata
+        if md is not None:
+            return int(md.gofunc) + self.pie_bias
+        return 0
+
+    @cached_property
+    def dwarf(self):  # type: ignore[no-untyped-def]
+        """The lazy DWARF index, or None for stripped binaries."""
+        if not self.exe.has_dwarf:
+            return None
+        from explorer.binary.dwarf import GoDwarf
+
+        try:
+            return GoDwarf.from_elffile(self.exe.elf)
+        except ExplorerError:
+            return None
+
+    @cached_property
+    def layout(self):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.layout import DwarfLayout, Layout, LayoutError, TableLayout
+
+        if self.dwarf is not None and self.dwarf.type_by_name("runtime.g") is not None:
+            return Layout(DwarfLayout(self.dwarf), "DWARF")
+        minor = self.go_minor
+        if minor is None:
+            raise LayoutError("unknown Go version and no DWARF: cannot read the runtime's structures")
+        table = TableLayout(minor, self.core.arch)
+        return Layout(table, f"generated table for Go {table.key}")
+
+    def global_addr(self, name: str) -> int | None:
+        """Address of a package-level variable: symbols, then DWARF; None if neither has it."""
+        sym = self.exe.symbol(name)
+        if sym is not None:
+            return sym + self.pie_bias
+        if self.dwarf is not None:
+            gv = self.dwarf.global_var(name)
+            if gv is not None:
+                return int(gv[0]) + self.pie_bias
+        return None
+
+    def _global_array_len(self, name: str) -> int | None:
+        if self.dwarf is None:
+            return None
+        gv = self.dwarf.global_var(name)
+        if gv is None:
+            return None
+        t = gv[1]
+        count = getattr(t, "count", None)
+        return int(count) if count is not None else None
+
+    @cached_property
+    def wait_reasons(self) -> list[str]:
+        """runtime.waitReasonStrings, read from the binary (its numbering moves between releases)."""
+        from explorer.goruntime.heuristics import find_string_array, read_string_array
+
+        addr = self.global_addr("runtime.waitReasonStrings")
+        count = self._global_array_len("runtime.waitReasonStrings")
+        if addr is None:
+            addr = find_string_array(self.exe, 1, "GC assist marking", bias=self.pie_bias)
+        if addr is None:
+            return []
+        return read_string_array(self.memory, addr, count)
+
+    @cached_property
+    def status_names(self) -> list[str]:
+        """runtime.gStatusStrings (idle, runnable, running, ...), read from the binary."""
+        from explorer.goruntime.heuristics import find_string_array, read_string_array
+
+        addr = self.global_addr("runtime.gStatusStrings")
+        count = self._global_array_len("runtime.gStatusStrings")
+        if addr is None:
+            addr = find_string_array(self.exe, 1, "runnable", bias=self.pie_bias)
+        if addr is None:
+            return []
+        names = read_string_array(self.memory, addr, count, max_count=32)
+        return names if names[:3] == ["idle", "runnable", "running"] else []
+
+    @cached_property
+    def greader(self):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.goroutines import GReader
+
+        return GReader(self.layout, self.status_names, self.wait_reasons)
+
+    def _read_ptr_field(self, struct_name: str, path: str, base: int) -> int | None:
+        off = self.layout.offset(struct_name, path)
+        if off is None or not base:
+            return None
+        v = self.memory.try_read(base + off, 8)
+        return int.from_bytes(v, "little") if v is not None else None
+
+    @cached_property
+    def thread_infos(self) -> list[ThreadInfo]:
+        """Each core thread with its TLS g, M, curg; amd64 pure-Go TLS: g at fs_base - 8."""
+        out = []
+        for t in self.core.threads:
+            tls_g = m = curg = g0 = gsignal = None
+            if self.core.arch == "amd64":
+                fs = t.regs.get("fs_base", 0)
+                v = self.memory.try_read(fs - 8, 8) if fs >= 8 else None
+                tls_g = int.from_bytes(v, "little") if v else None
+            elif self.core.arch == "arm64":
+                tls_g = t.regs.get("x28")
+            if tls_g:
+                m = self._read_ptr_field("runtime.g", "m", tls_g)
+            if m:
+                curg = self._read_ptr_field("runtime.m", "curg", m) or None
+                g0 = self._read_ptr_field("runtime.m", "g0", m) or None
+                gsignal = self._read_ptr_field("runtime.m", "gsignal", m) or None
+            if tls_g and tls_g == g0:
+                on = "g0"
+            elif tls_g and tls_g == gsignal:
+                on = "gsignal"
+            elif tls_g and tls_g == curg:
+                on = "g"
+            else:
+                on = "?"
+            out.append(ThreadInfo(t.tid, t.index, t.regs, tls_g or None, m or None, curg, g0, gsignal, on))
+        return out
+
+    @cached_property
+    def allgs_addr(self) -> int:
+        from explorer.goruntime.goroutines import read_allgs  # noqa: F401
+        from explorer.goruntime.heuristics import find_allgs
+        from explorer.goruntime.layout import LayoutError
+
+        addr = self.global_addr("runtime.allgs")
+        if addr is not None:
+            return addr
+        known = [ti.curg for ti in self.thread_infos if ti.curg]
+        reader = self.greader
+        found = find_allgs(self.exe, self.memory, known, lambda g: reader.looks_like_g(self.memory, g),
+                           bias=self.pie_bias)
+        if found is None:
+            raise LayoutError("cannot find runtime.allgs (no symbols, no DWARF, and no validated candidate)")
+        return found
+
+    @cached_property
+    def all_goroutines(self):  # type: ignore[no-untyped-def]
+        """Every g of runtime.allgs, dead ones included, with the thread running it."""
+        from explorer.goruntime.goroutines import read_allgs
+
+        gs, self.goroutine_errors = read_allgs(self.memory, self.allgs_addr, self.greader)
+        m_to_tid = {ti.m: ti.tid for ti in self.thread_infos if ti.m}
+        curg_to_tid = {ti.curg: ti.tid for ti in self.thread_infos if ti.curg}
+        for g in gs:
+            tid = curg_to_tid.get(g.addr)
+            if tid is None and g.status == "running" and g.m:
+                tid = m_to_tid.get(g.m)
+            g.thread = tid
+        return gs
+
+    @cached_property
+    def goroutines(self):  # type: ignore[no-untyped-def]
+        """The goroutines that exist (not dead), in allgs order."""
+        return [g for g in self.all_goroutines if g.status not in ("dead",) and g.status_code != 6]
+
+    def goroutine(self, gid: int):  # type: ignore[no-untyped-def]
+        for g in self.all_goroutines:
+            if g.id == gid:
+                return g
+        from explorer.errors import ExplorerError as _E
+
+        raise _E(f"no goroutine {gid}")
+
+    @cached_property
+    def crashed_thread(self) -> ThreadInfo | None:
+        """The thread that received the fatal signal: the kernel writes it first."""
+        return self.thread_infos[0] if self.thread_infos else None
+
+    @cached_property
+    def crashed_goroutine(self):  # type: ignore[no-untyped-def]
+        """The goroutine running on the thread that received the fatal signal (or None)."""
+        t = self.crashed_thread
+        if t is None or not t.curg:
+            return None
+        for g in self.all_goroutines:
+            if g.addr == t.curg:
+                return g
+        return None
+
+
+class GoProcess(_Runtime):
+    """A Go process as its core dump left it.
+
+    Open with :meth:`open`; close with :meth:`close` (or use as a context manager).
+    """
+
+    def __init__(self, core: CoreFile, exe: Executable) -> None:
+        self.core = core
+        self.exe = exe
+        exe.require_go()
+        self.arch = core.arch
+        if exe.arch != core.arch:
+            raise InputError(f"{exe.path} is {exe.arch} but the core is {core.arch}")
+
+    @classmethod
+    def open(cls, core_path: str | os.PathLike[str], exe_path: str | os.PathLike[str] | None = None) -> GoProcess:
+        """Open a core (compressed or not) and its executable (found from the core if omitted)."""
+        cpath, epath = order_inputs(core_path, exe_path)
+        core = CoreFile.open(cpath)
+        try:
+            if epath is None:
+                named = core.executable_path
+                if not named or not Path(named).is_file():
+                    raise InputError(
+                        f"{cpath}: no executable given, and the one the core names "
+                        f"({named or 'none'}) does not exist: pass the binary as the second argument"
+                    )
+                epath = Path(named)
+            exe = Executable(epath)
+            return cls(core, exe)
+        except BaseException:
+            core.close()
+            raise
+
+    def close(self) -> None:
+        self.core.close()
+        self.exe.close()
+
+    def __enter__(self) -> GoProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- memory ----------------------------------------------------------------------------------
+
+    @cached_property
+    def pie_bias(self) -> int:
+        """Load bias of a PIE executable: AT_ENTRY minus e_entry (0 for non-PIE)."""
+        at_entry = self.core.notes.auxv.get(9)
+        if self.exe.is_pie and at_entry is not None:
+            return at_entry - self.exe.entry
+        return 0
+
+    @cached_property
+    def memory(self) -> AddressSpace:
+        """The core's bytes over the executable's (text, rodata and pclntab often live only there)."""
+        regions = core_regions(self.core)
+        for seg in self.exe.segments:
+            start = seg.vaddr + self.pie_bias
+            if seg.filesz:
+                regions.append(Region(start, start + seg.filesz, self.exe.data, seg.offset, PRIO_EXECUTABLE,
+                                      source="executable"))
+        return AddressSpace(regions)
+
+    # -- identity --------------------------------------------------------------------------------
+
+    @cached_property
+    def core_build_id(self) -> str | None:
+        """The Go build ID in the core's copy of the executable's first page, if the core kept it."""
+        base = min((s.vaddr for s in self.exe.segments), default=None)
+        if base is None:
+            return None
+        base += self.pie_bias
+        core_only = AddressSpace(core_regions(self.core))
+        try:
+            hdr = _EHDR.unpack(core_only.read(base, _EHDR.size))
+        except ExplorerError:
+            return None
+        if hdr[0][:4] != b"\x7fELF":
+            return None
+        phoff, phentsize, phnum = hdr[5], hdr[9], hdr[10]
+        if phentsize != _PHDR.size or phnum > 64:
+            return None
+        for i in range(phnum):
+            try:
+                ph = _PHDR.unpack(core_only.read(base + phoff + i * _PHDR.size, _PHDR.size))
+            except ExplorerError:
+                return None
+            if ph[0] == 4:  # PT_NOTE
+                data = core_only.try_read(ph[3] + self.pie_bias, min(ph[5], 4096))
+                if data is None:
+                    continue
+                for name, ntype, desc in parse_notes(data):
+                    if name == "Go" and ntype == 4:
+                        return desc.decode("utf-8", "replace")
+        return None
+
+    @property
+    def build_id_match(self) -> bool | None:
+        """True/False when the core's copy of the build ID is known, None when it is not."""
+        core_id = self.core_build_id
+        mine = self.exe.go_build_id
+        if core_id is None or mine is None:
+            return None
+        return core_id == mine
+
+    @cached_property
+    def warnings(self) -> list[Warning_]:
+        """What the user must be told before trusting anything shown."""
+        out: list[Warning_] = []
+        if self.build_id_match is False:
+            out.append(Warning_("build_id_mismatch",
+                                f"the executable {self.exe.path} is not the one that dumped this core "
+                                f"(build ID {self.exe.go_build_id} != {self.core_build_id}): values "
+                                f"and backtraces may be wrong"))
+        named = self.core.executable_path
+        if named and self.build_id_match is None and Path(named).name != self.exe.path.name:
+            out.append(Warning_("name_mismatch",
+                                f"the core was dumped by {named}, not {self.exe.path}"))
+        if self.core.truncated:
+            out.append(Warning_("core_truncated",
+                                f"the core file is truncated: {self.core.missing_bytes} bytes of "
+                                f"{self.core.expected_size} are missing; what they held reads as unreadable"))
+        if not self.exe.has_dwarf:
+            out.append(Warning_("no_dwarf",
+                                "the executable has no DWARF (stripped): goroutines and backtraces "
+                                "work, typed variables cannot be shown"))
+        return out
+
+    @cached_property
+    def go_version(self) -> str | None:
+        return self.exe.go_version
+
+    # -- backtraces ------------------------------------------------------------------------------
+
+    @cached_property
+    def unwinder(self):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.unwind import Unwinder
+
+        return Unwinder(self.pclntab, self.memory.read, self.gofunc)
+
+    def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
+        if not gaddr:
+            return None
+        try:
+            g = self.greader.read(self.memory, gaddr)
+        except ExplorerError:
+            return None
+        return (g.stack_lo, g.stack_hi)
+
+    def thread_of(self, g) -> ThreadInfo | None:  # type: ignore[no-untyped-def]
+        for ti in self.thread_infos:
+            if ti.curg == g.addr:
+                return ti
+        return None
+
+    def backtrace(self, g, max_frames: int | None = None):  # type: ignore[no-untyped-def]
+        """The goroutine's frames, innermost first (cached per goroutine)."""
+        cache = self.__dict__.setdefault("_bt_cache", {})
+        key = (g.addr, max_frames)
+        if key not in cache:
+            cache[key] = self._backtrace(g, max_frames)
+        return cache[key]
+
+    def _backtrace(self, g, max_frames: int | None):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, StackContext
+
+        limit = max_frames or MAX_FRAMES
+        ctx = StackContext(curg_sched=(g.sched_pc, g.sched_sp, g.sched_bp), curg_stack=(g.stack_lo, g.stack_hi))
+        ti = self.thread_of(g)
+        try:
+            if ti is not None:  # bound to a thread: its registers are the most exact start
+                ctx.g0_stack = self._stack_of(ti.g0)
+                ctx.gsignal_stack = self._stack_of(ti.gsignal)
+                regs = ti.regs
+                pc = regs.get("rip", regs.get("pc", 0))
+                sp = regs.get("rsp", regs.get("sp", 0))
+                on = ti.on
+                if on == "?":
+                    from explorer.goruntime.unwind import _which_stack
+
+                    on = _which_stack(sp, ctx, "g")
+                return self.unwinder.unwind(pc, sp, ctx=ctx, trap=True, stack=on, regs=dict(regs),
+                                            max_frames=limit)
+            if g.syscallsp:
+                return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",
+                                            max_frames=limit, syscall=True)
+            pc, sp = g.sched_pc, g.sched_sp
+            if pc == 0 and sp:
+                pc = self.memory.read_u64(sp)
+                sp += 8
+            return self.unwinder.unwind(pc, sp, ctx=ctx, trap=False, stack="g", max_frames=limit)
+        except ExplorerError as e:
+            return Backtrace([], True, str(e))
+
+    def func_name_at(self, pc: int) -> str | None:
+        f = self.pclntab.find_func(pc)
+        return f.name if f else None
+
+    def created_by(self, g):  # type: ignore[no-untyped-def]
+        """(function, file, line, pc) of the ``go`` statement that created g, as the runtime prints it."""
+        if not g.gopc:
+            return None
+        f = self.pclntab.find_func(g.gopc)
+        if f is None:
+            return None
+        tracepc = g.gopc - 1 if g.gopc > f.entry else g.gopc
+        file, line = self.pclntab.file_line(f, tracepc)
+        return (f.name, file, line, g.gopc)

@@ -1,0 +1,216 @@
+"""Backtraces of goroutines from ``.gopclntab`` alone (works for stripped binaries).
+
+The stepping rule is the Go runtime's own unwinder (``runtime/traceback.go``, Go 1.21–1.27, amd64):
+a frame's ``fp`` is ``sp + pcsp(pc) + 8``; the return address sits at ``fp - 8``; the caller's ``sp``
+is ``fp``. A frame's file:line is looked up at ``pc - 1`` except for the innermost frame of a stack
+segment and the frame that ``runtime.sigpanic`` was injected into (``unwindTrap``). Inlined calls
+become frames of their own, sharing their physical frame's pc and sp.
+
+Beyond what the runtime's own traceback does, we cross the places where a thread changes stacks, so
+a goroutine bound to a thread gets one continuous backtrace:
+
+- ``runtime.sigtramp``: the kernel's ``rt_sigframe`` sits just above its frame; the interrupted
+  registers are in its ``ucontext`` (``uc_mcontext`` at +40) and unwinding goes on from them.
+- ``runtime.systemstack`` / ``runtime.morestack`` / ``runtime.mcall`` and the bottom of g0 on a
+  thread whose M has a ``curg``: continue from ``curg.sched`` as the runtime does.
+
+Every loop is bounded: frame count, stuck frames (sp not growing) and stack switches.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from explorer.binary.pclntab import Func, Pclntab
+from explorer.errors import ExplorerError
+
+MAX_FRAMES = 10_000
+MAX_SWITCHES = 8
+PTR = 8
+
+# amd64 ucontext: uc_mcontext starts at +40; offsets of the gregs we need within it.
+UC_MCONTEXT = 40
+MCTX = {"r8": 0, "r9": 8, "r10": 16, "r11": 24, "r12": 32, "r13": 40, "r14": 48, "r15": 56,
+        "rdi": 64, "rsi": 72, "rbp": 80, "rbx": 88, "rdx": 96, "rax": 104, "rcx": 112, "rsp": 120,
+        "rip": 128}
+
+SIGTRAMP = {"runtime.sigtramp", "runtime.cgoSigtramp"}
+INJECTED = {"runtime.sigpanic", "runtime.asyncPreempt", "runtime.debugCallV2"}
+
+
+@dataclass
+class Frame:
+    """One logical frame. Physical frames are split into their inlined calls (``inlined`` True)."""
+
+    index: int
+    function: str
+    file: str
+    line: int
+    pc: int
+    sp: int
+    fp: int
+    inlined: bool
+    entry: int = 0
+    sym_pc: int = 0
+    stack: str = "g"  # "g", "g0" or "gsignal": which stack the frame lives on
+    regs: dict[str, int] | None = None  # registers known exactly at this frame (innermost ones)
+    physical: int = 0  # index of the physical frame
+
+    @property
+    def offset(self) -> int:
+        return self.pc - self.entry
+
+
+@dataclass
+class Backtrace:
+    frames: list[Frame] = field(default_factory=list)
+    truncated: bool = False
+    error: str | None = None
+
+
+@dataclass
+class StackContext:
+    """What the unwinder needs to know of the goroutine and its thread to switch stacks."""
+
+    curg_sched: tuple[int, int, int] | None = None  # (pc, sp, bp) of m.curg, for jumps from g0
+    curg_stack: tuple[int, int] | None = None
+    g0_stack: tuple[int, int] | None = None
+    gsignal_stack: tuple[int, int] | None = None
+
+
+class Unwinder:
+    """Unwinds stacks with per-pc caches (most goroutines park at the same few pcs)."""
+
+    def __init__(self, pcln: Pclntab, read: Callable[[int, int], bytes], gofunc: int) -> None:
+        self.pcln = pcln
+        self.read = read
+        self.gofunc = gofunc
+        self.func_at = lru_cache(maxsize=65536)(self._func_at)
+        self.sp_delta = lru_cache(maxsize=65536)(self._sp_delta)
+        self.logical = lru_cache(maxsize=65536)(self._logical)
+
+    def _func_at(self, pc: int) -> Func | None:
+        return self.pcln.find_func(pc)
+
+    def _sp_delta(self, pc: int) -> int | None:
+        f = self.func_at(pc)
+        return None if f is None else self.pcln.sp_delta(f, pc)
+
+    def _logical(self, sym_pc: int) -> tuple[tuple[str, str, int, bool], ...]:
+        f = self.func_at(sym_pc)
+        if f is None:
+            return ()
+        try:
+            inl = self.pcln.inline_frames(f, sym_pc, self.read, self.gofunc)
+            return tuple((x.name, x.file, x.line, x.is_inlined) for x in inl)
+        except ExplorerError:
+            file, line = self.pcln.file_line(f, sym_pc)
+            return ((f.name, file, line, False),)
+
+    def _u64(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def unwind(self, pc: int, sp: int, *, ctx: StackContext, trap: bool = True, stack: str = "g",
+               regs: dict[str, int] | None = None, max_frames: int = MAX_FRAMES,
+               syscall: bool = False) -> Backtrace:
+        """Unwind from (pc, sp). ``trap``: pc is the current instruction, not a return address."""
+        bt = Backtrace()
+        phys = 0
+        switches = 0
+        jumped_to_curg = stack == "g"
+        callee: str | None = None
+        innermost = True
+        last = (-1, -1)
+        while True:
+            if len(bt.frames) >= max_frames:
+                bt.truncated = True
+                bt.error = f"more than {max_frames} frames"
+                return bt
+            if pc == 0:
+                return bt
+            f = self.func_at(pc)
+            if f is None:
+                bt.truncated = True
+                bt.error = f"unknown pc {pc:#x}"
+                return bt
+            # Stack switches from the system stacks to the goroutine's (runtime: unwindJumpStack).
+            if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
+                if f.name in ("runtime.morestack", "runtime.mcall"):
+                    pc, sp, _bp = ctx.curg_sched
+                    stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
+                    switches += 1
+                    continue
+                if f.name == "runtime.systemstack":
+                    sp = ctx.curg_sched[1]
+                    stack, jumped_to_curg = "g", True
+                    switches += 1
+            delta = self.sp_delta(pc)
+            if delta is None or delta < 0 or delta > 1 << 20:
+                bt.truncated = True
+                bt.error = f"no frame size for {f.name} at pc {pc:#x}"
+                return bt
+            fp = sp + delta + PTR
+            sym_pc = pc if (trap or pc == f.entry) else pc - 1
+            logical = self.logical(sym_pc)
+            for name, file, line, inl in logical:
+                bt.frames.append(Frame(len(bt.frames), name, file, line, pc, sp, fp, inl, f.entry, sym_pc,
+                                       stack, regs if not inl or innermost else None, phys))
+            if not logical:
+                bt.frames.append(Frame(len(bt.frames), f.name, "?", 0, pc, sp, fp, False, f.entry, sym_pc,
+                                       stack, regs, phys))
+            phys += 1
+            # Signal frame: continue from the interrupted context.
+            if f.name in SIGTRAMP:
+                if switches >= MAX_SWITCHES:
+                    bt.truncated, bt.error = True, "too many stack switches"
+                    return bt
+                uc = fp + UC_MCONTEXT
+                try:
+                    raw = self.read(uc, 136)
+                except ExplorerError as e:
+                    bt.truncated, bt.error = True, f"signal context unreadable: {e}"
+                    return bt
+                new_regs = {k: int.from_bytes(raw[o : o + 8], "little") for k, o in MCTX.items()}
+                pc, sp = new_regs["rip"], new_regs["rsp"]
+                stack = _which_stack(sp, ctx, default=stack)
+                if stack == "g":
+                    jumped_to_curg = True
+                regs, trap, innermost, callee = new_regs, True, True, None
+                switches += 1
+                last = (-1, -1)
+                continue
+            spwrite = f.is_spwrite and not (syscall and innermost)
+            if f.is_topframe or (spwrite and not innermost):
+                if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
+                    pc, sp, _bp = ctx.curg_sched
+                    stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
+                    switches += 1
+                    continue
+                return bt
+            try:
+                lr = self._u64(fp - PTR)
+            except ExplorerError as e:
+                bt.truncated, bt.error = True, f"return address unreadable: {e}"
+                return bt
+            if (pc, sp) == last or fp <= sp:
+                bt.truncated, bt.error = True, "unwinding is stuck"
+                return bt
+            last = (pc, sp)
+            callee = f.name
+            trap = callee in INJECTED
+            innermost = False
+            regs = None
+            pc, sp = lr, fp
+
+
+def _which_stack(sp: int, ctx: StackContext, default: str) -> str:
+    for name, rng in (("g", ctx.curg_stack), ("g0", ctx.g0_stack), ("gsignal", ctx.gsignal_stack)):
+        if rng is not None and rng[0] <= sp < rng[1]:
+            return name
+    return default
+
+
+_U64 = struct.Struct("<Q")
