@@ -36,6 +36,10 @@ RUNTIME_FIELDS: dict[str, list[str]] = {
     "runtime.gobuf": ["sp", "pc", "g", "ctxt", "lr", "bp"],
     "runtime.stack": ["lo", "hi"],
     "runtime.sudog": ["g", "next", "prev", "elem", "c"],
+    "internal/abi.Type": ["Size_", "PtrBytes", "Hash", "TFlag", "Align_", "FieldAlign_", "Kind_", "Str",
+                          "PtrToThis"],
+    "runtime.eface": ["_type", "data"],
+    "runtime.iface": ["tab", "data"],
 }
 
 GO_VERSION_RE = re.compile(r"go(\d+)\.(\d+)(?:\.(\d+))?")

@@ -293,12 +293,24 @@ class _Runtime:
 
     @cached_property
     def crashed_thread(self) -> ThreadInfo | None:
-        """The thread that received the fatal signal: the kernel writes it first."""
-        return self.thread_infos[0] if self.thread_infos else None
+        """The thread that received the fatal signal.
+
+        The kernel writes the dumping thread first, but with GOTRACEBACK=crash the runtime relays
+        SIGQUIT from thread to thread so each prints its stack, and before Go 1.22 the last one
+        dumps core. So: the first thread whose outermost signal frame delivered a signal other than
+        the relayed SIGQUIT; failing that, the kernel's first thread.
+        """
+        threads = self.thread_infos
+        for ti in threads:
+            sigs = [f.signal for f in self.thread_backtrace(ti).frames if f.signal is not None]
+            if sigs and sigs[-1] != 3:
+                return ti
+        return threads[0] if threads else None
 
     @cached_property
     def crashed_goroutine(self):  # type: ignore[no-untyped-def]
-        """The goroutine running on the thread that received the fatal signal (or None)."""
+        """The goroutine the crashing thread was running (None for a crash on a system stack, such
+        as the scheduler's "all goroutines are asleep")."""
         t = self.crashed_thread
         if t is None or not t.curg:
             return None
@@ -306,6 +318,116 @@ class _Runtime:
             if g.addr == t.curg:
                 return g
         return None
+
+    # -- backtraces ------------------------------------------------------------------------------
+
+    @cached_property
+    def unwinder(self):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.unwind import Unwinder
+
+        return Unwinder(self.pclntab, self.memory.read, self.gofunc)
+
+    def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
+        if not gaddr:
+            return None
+        try:
+            g = self.greader.read(self.memory, gaddr)
+        except ExplorerError:
+            return None
+        return (g.stack_lo, g.stack_hi)
+
+    def thread_of(self, g) -> ThreadInfo | None:  # type: ignore[no-untyped-def]
+        for ti in self.thread_infos:
+            if ti.curg == g.addr:
+                return ti
+        return None
+
+    def backtrace(self, g, max_frames: int | None = None):  # type: ignore[no-untyped-def]
+        """The goroutine's frames, innermost first (cached per goroutine).
+
+        A goroutine running on a thread is unwound from the thread's registers, through the signal
+        handler and system stack frames above it; any other from where the scheduler saved it.
+        """
+        cache = self.__dict__.setdefault("_bt_cache", {})
+        key = (g.addr, max_frames)
+        if key not in cache:
+            ti = self.thread_of(g)
+            cache[key] = self.thread_backtrace(ti, max_frames) if ti is not None else self._parked_backtrace(
+                g, max_frames)
+        return cache[key]
+
+    def _context(self, g, ti: ThreadInfo | None):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.unwind import StackContext
+
+        ctx = StackContext()
+        if g is not None:
+            ctx.curg_sched = (g.sched_pc, g.sched_sp, g.sched_bp)
+            ctx.curg_stack = (g.stack_lo, g.stack_hi)
+        if ti is not None:
+            ctx.g0_stack = self._stack_of(ti.g0)
+            ctx.gsignal_stack = self._stack_of(ti.gsignal)
+        return ctx
+
+    def thread_backtrace(self, ti: ThreadInfo, max_frames: int | None = None):  # type: ignore[no-untyped-def]
+        """A thread's frames from its registers: system stack frames, then its goroutine's (if any)."""
+        from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, _which_stack
+
+        cache = self.__dict__.setdefault("_tbt_cache", {})
+        key = (ti.tid, max_frames)
+        if key in cache:
+            return cache[key]
+        curg = None
+        if ti.curg:
+            try:
+                curg = self.greader.read(self.memory, ti.curg)
+            except ExplorerError:
+                curg = None
+        ctx = self._context(curg, ti)
+        regs = ti.regs
+        pc = regs.get("rip", regs.get("pc", 0))
+        sp = regs.get("rsp", regs.get("sp", 0))
+        # The stack pointer says which stack the thread is on; TLS g can lag behind it (the runtime
+        # does not always switch g when it dies from a signal on gsignal).
+        on = _which_stack(sp, ctx, ti.on if ti.on != "?" else "g0")
+        try:
+            bt = self.unwinder.unwind(pc, sp, ctx=ctx, trap=True, stack=on, regs=dict(regs),
+                                      max_frames=max_frames or MAX_FRAMES)
+        except ExplorerError as e:
+            bt = Backtrace([], True, str(e))
+        cache[key] = bt
+        return bt
+
+    def _parked_backtrace(self, g, max_frames: int | None):  # type: ignore[no-untyped-def]
+        from explorer.goruntime.unwind import MAX_FRAMES, Backtrace
+
+        limit = max_frames or MAX_FRAMES
+        ctx = self._context(g, None)
+        try:
+            if g.syscallsp:
+                return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",
+                                            max_frames=limit, syscall=True)
+            pc, sp = g.sched_pc, g.sched_sp
+            if pc == 0 and sp:
+                pc = self.memory.read_u64(sp)
+                sp += 8
+            return self.unwinder.unwind(pc, sp, ctx=ctx, trap=False, stack="g", max_frames=limit)
+        except ExplorerError as e:
+            return Backtrace([], True, str(e))
+
+    def func_name_at(self, pc: int) -> str | None:
+        f = self.pclntab.find_func(pc)
+        return f.name if f else None
+
+    def created_by(self, g):  # type: ignore[no-untyped-def]
+        """(function, file, line, pc) of the ``go`` statement that created g, as the runtime prints it."""
+        if not g.gopc or g.id == 1:  # the runtime names no creator for the main goroutine
+            return None
+        f = self.pclntab.find_func(g.gopc)
+        if f is None:
+            return None
+        tracepc = g.gopc - 1 if g.gopc > f.entry else g.gopc
+        file, line = self.pclntab.file_line(f, tracepc)
+        return (f.name, file, line, g.gopc)
 
 
 class GoProcess(_Runtime):
@@ -441,80 +563,3 @@ class GoProcess(_Runtime):
     @cached_property
     def go_version(self) -> str | None:
         return self.exe.go_version
-
-    # -- backtraces ------------------------------------------------------------------------------
-
-    @cached_property
-    def unwinder(self):  # type: ignore[no-untyped-def]
-        from explorer.goruntime.unwind import Unwinder
-
-        return Unwinder(self.pclntab, self.memory.read, self.gofunc)
-
-    def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
-        if not gaddr:
-            return None
-        try:
-            g = self.greader.read(self.memory, gaddr)
-        except ExplorerError:
-            return None
-        return (g.stack_lo, g.stack_hi)
-
-    def thread_of(self, g) -> ThreadInfo | None:  # type: ignore[no-untyped-def]
-        for ti in self.thread_infos:
-            if ti.curg == g.addr:
-                return ti
-        return None
-
-    def backtrace(self, g, max_frames: int | None = None):  # type: ignore[no-untyped-def]
-        """The goroutine's frames, innermost first (cached per goroutine)."""
-        cache = self.__dict__.setdefault("_bt_cache", {})
-        key = (g.addr, max_frames)
-        if key not in cache:
-            cache[key] = self._backtrace(g, max_frames)
-        return cache[key]
-
-    def _backtrace(self, g, max_frames: int | None):  # type: ignore[no-untyped-def]
-        from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, StackContext
-
-        limit = max_frames or MAX_FRAMES
-        ctx = StackContext(curg_sched=(g.sched_pc, g.sched_sp, g.sched_bp), curg_stack=(g.stack_lo, g.stack_hi))
-        ti = self.thread_of(g)
-        try:
-            if ti is not None:  # bound to a thread: its registers are the most exact start
-                ctx.g0_stack = self._stack_of(ti.g0)
-                ctx.gsignal_stack = self._stack_of(ti.gsignal)
-                regs = ti.regs
-                pc = regs.get("rip", regs.get("pc", 0))
-                sp = regs.get("rsp", regs.get("sp", 0))
-                on = ti.on
-                if on == "?":
-                    from explorer.goruntime.unwind import _which_stack
-
-                    on = _which_stack(sp, ctx, "g")
-                return self.unwinder.unwind(pc, sp, ctx=ctx, trap=True, stack=on, regs=dict(regs),
-                                            max_frames=limit)
-            if g.syscallsp:
-                return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",
-                                            max_frames=limit, syscall=True)
-            pc, sp = g.sched_pc, g.sched_sp
-            if pc == 0 and sp:
-                pc = self.memory.read_u64(sp)
-                sp += 8
-            return self.unwinder.unwind(pc, sp, ctx=ctx, trap=False, stack="g", max_frames=limit)
-        except ExplorerError as e:
-            return Backtrace([], True, str(e))
-
-    def func_name_at(self, pc: int) -> str | None:
-        f = self.pclntab.find_func(pc)
-        return f.name if f else None
-
-    def created_by(self, g):  # type: ignore[no-untyped-def]
-        """(function, file, line, pc) of the ``go`` statement that created g, as the runtime prints it."""
-        if not g.gopc:
-            return None
-        f = self.pclntab.find_func(g.gopc)
-        if f is None:
-            return None
-        tracepc = g.gopc - 1 if g.gopc > f.entry else g.gopc
-        file, line = self.pclntab.file_line(f, tracepc)
-        return (f.name, file, line, g.gopc)

@@ -31,8 +31,10 @@ MAX_FRAMES = 10_000
 MAX_SWITCHES = 8
 PTR = 8
 
-# amd64 ucontext: uc_mcontext starts at +40; offsets of the gregs we need within it.
+# amd64 rt_sigframe above sigtramp's frame: {pretcode; struct ucontext uc; siginfo info}. The kernel's
+# ucontext is 304 bytes (flags, link, stack, 256-byte sigcontext, sigmask); uc_mcontext is at +40.
 UC_MCONTEXT = 40
+UC_SIZE = 304
 MCTX = {"r8": 0, "r9": 8, "r10": 16, "r11": 24, "r12": 32, "r13": 40, "r14": 48, "r15": 56,
         "rdi": 64, "rsi": 72, "rbp": 80, "rbx": 88, "rdx": 96, "rax": 104, "rcx": 112, "rsp": 120,
         "rip": 128}
@@ -58,6 +60,7 @@ class Frame:
     stack: str = "g"  # "g", "g0" or "gsignal": which stack the frame lives on
     regs: dict[str, int] | None = None  # registers known exactly at this frame (innermost ones)
     physical: int = 0  # index of the physical frame
+    signal: int | None = None  # on a signal trampoline frame: the signal it delivered
 
     @property
     def offset(self) -> int:
@@ -167,13 +170,15 @@ class Unwinder:
                 if switches >= MAX_SWITCHES:
                     bt.truncated, bt.error = True, "too many stack switches"
                     return bt
-                uc = fp + UC_MCONTEXT
+                uc = fp + UC_MCONTEXT  # fp is where the ucontext starts (just above the return address)
                 try:
                     raw = self.read(uc, 136)
                 except ExplorerError as e:
                     bt.truncated, bt.error = True, f"signal context unreadable: {e}"
                     return bt
                 new_regs = {k: int.from_bytes(raw[o : o + 8], "little") for k, o in MCTX.items()}
+                signo = self.read(fp + UC_SIZE, 4)
+                bt.frames[-1].signal = int.from_bytes(signo, "little")
                 pc, sp = new_regs["rip"], new_regs["rsp"]
                 stack = _which_stack(sp, ctx, default=stack)
                 if stack == "g":

@@ -1,0 +1,1 @@
+"""The Go executable: ELF sections, build info, .gopclntab, moduledata, lazy DWARF."""

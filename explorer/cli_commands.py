@@ -1,0 +1,200 @@
+"""The non-interactive commands: each opens the model, asks it, and prints text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from explorer.errors import ExplorerError
+from explorer.goruntime.process import GoProcess
+
+
+def _open(args: argparse.Namespace) -> GoProcess:
+    proc = GoProcess.open(args.core, args.binary)
+    for w in proc.warnings:
+        if w.code in ("build_id_mismatch", "name_mismatch", "core_truncated"):
+            print(f"gocore-tui: warning: {w.message}", file=sys.stderr)
+    return proc
+
+
+def _json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _hex(v: int | None) -> str:
+    return "-" if v is None else f"{v:#x}"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from explorer.goruntime.model import info_dict
+
+    with _open(args) as proc:
+        d = info_dict(proc)
+        if args.json:
+            _json(d)
+            return 0
+        rows = [
+            ("executable", d["executable"]),
+            ("go version", d["go_version"] or "unknown"),
+            ("arch", d["arch"]),
+            ("build id", f"{d['build_id']} ({'matches the core' if d['build_id_match'] else 'MISMATCH' if d['build_id_match'] is False else 'core does not say'})"),
+            ("signal", f"{d['signal_name']} ({d['signal']})" if d["signal"] else "none"),
+        ]
+        if d["go_signal"] and d["go_signal"]["signal"] != d["signal"]:
+            gs = d["go_signal"]
+            rows.append(("go signal", f"{gs['signal_name']} at pc {gs['pc']:#x}, addr {gs['address']:#x}"))
+        rows += [
+            ("fault address", _hex(d["fault_address"])),
+            ("threads", str(d["threads"])),
+            ("goroutines", str(d["goroutines"])),
+            ("crashed goroutine", str(d["crashed_goroutine"])),
+            ("panic", d["panic"] or "-"),
+            ("core", f"{d['core']}{' (truncated: ' + str(d['core_missing_bytes']) + ' bytes missing)' if d['core_truncated'] else ''}"),
+        ]
+        for k, v in rows:
+            print(f"{k + ':':<19} {v}")
+        for w in d["warnings"]:
+            print(f"warning: {w}")
+        for e in d["errors"]:
+            print(f"error: {e}")
+    return 0
+
+
+def _goroutine_header(proc: GoProcess, g: Any) -> str:
+    extra = ""
+    if g.thread is not None:
+        extra += f" thread={g.thread}"
+    crashed = proc.crashed_goroutine
+    if crashed is not None and crashed.addr == g.addr:
+        extra += " (crashed)"
+    return f"goroutine {g.id} [{g.header_status}]{extra}:"
+
+
+def _print_traceback(proc: GoProcess, g: Any, *, with_pc: bool = True) -> None:
+    bt = proc.backtrace(g)
+    for f in bt.frames:
+        print(f"{f.function}({'...' if f.inlined else ''})")
+        loc = f"\t{f.file}:{f.line}"
+        if not f.inlined:
+            loc += f" +{f.offset:#x}"
+            if with_pc:
+                loc += f" sp={f.sp:#x} pc={f.pc:#x}"
+        print(loc)
+    if bt.error:
+        print(f"...backtrace stopped: {bt.error}")
+    cb = proc.created_by(g)
+    if cb:
+        parent = f" in goroutine {g.parent_goid}" if g.parent_goid else ""
+        print(f"created by {cb[0]}{parent}")
+        print(f"\t{cb[1]}:{cb[2]} +{cb[3] - (proc.pclntab.find_func(cb[3]).entry):#x}")
+
+
+def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Any]:
+    from explorer.goruntime.grouping import matches
+
+    gs = list(proc.goroutines)
+    crashed = proc.crashed_goroutine
+    if crashed is not None:  # the crashing goroutine first, as the runtime prints it
+        gs.sort(key=lambda g: g.addr != crashed.addr)
+    if args.filter:
+        gs = [g for g in gs if matches(proc, g, args.filter)]
+    return gs
+
+
+def cmd_goroutines(args: argparse.Namespace) -> int:
+    from explorer.goruntime.grouping import group_goroutines
+    from explorer.goruntime.model import frame_dict, goroutine_dict, user_frame
+
+    with _open(args) as proc:
+        gs = _selected(proc, args)
+        if args.format == "traceback":
+            for i, g in enumerate(gs):
+                if i:
+                    print()
+                print(_goroutine_header(proc, g))
+                _print_traceback(proc, g)
+            return 0
+        if args.group:
+            groups = group_goroutines(proc, gs)
+            if args.json:
+                out = []
+                for grp in groups:
+                    first = grp.goroutines[0]
+                    d = {"count": grp.count, "status": grp.status, "ids": [g.id for g in grp.goroutines],
+                         "goroutine": goroutine_dict(proc, first, stacks=args.stacks)}
+                    out.append(d)
+                _json(out)
+                return 0
+            for grp in groups:
+                first = grp.goroutines[0]
+                ids = ", ".join(str(g.id) for g in grp.goroutines[:10]) + (" ..." if grp.count > 10 else "")
+                print(f"{grp.count} goroutine{'s' if grp.count != 1 else ''} [{grp.status}]: {ids}")
+                if args.stacks:
+                    for f in proc.backtrace(first).frames:
+                        print(f"    {f.function}\n        {f.file}:{f.line}")
+                else:
+                    u = user_frame(proc.backtrace(first).frames)
+                    if u:
+                        print(f"    {u.function} {u.file}:{u.line}")
+                print()
+            return 0
+        if args.json:
+            _json([goroutine_dict(proc, g, stacks=args.stacks) for g in gs])
+            return 0
+        for g in gs:
+            if args.stacks:
+                print(_goroutine_header(proc, g))
+                _print_traceback(proc, g)
+                print()
+                continue
+            frames = proc.backtrace(g).frames
+            u = user_frame(frames) or (frames[0] if frames else None)
+            where = f"{u.function} {u.file}:{u.line}" if u else "?"
+            mark = " *" if proc.crashed_goroutine is not None and g.addr == proc.crashed_goroutine.addr else ""
+            thread = f" [thread {g.thread}]" if g.thread is not None else ""
+            print(f"{g.id:>7} {g.header_status:<22} {where}{thread}{mark}")
+        _ = frame_dict
+    return 0
+
+
+def resolve_goroutine(proc: GoProcess, gid: int | None) -> Any:
+    if gid is None:
+        g = proc.crashed_goroutine
+        if g is None:
+            raise ExplorerError("no goroutine was running on the crashing thread: pass -g ID")
+        return g
+    return proc.goroutine(gid)
+
+
+def cmd_bt(args: argparse.Namespace) -> int:
+    from explorer.goruntime.model import frame_dict
+
+    with _open(args) as proc:
+        g = resolve_goroutine(proc, args.goroutine)
+        if args.json:
+            _json([frame_dict(f) for f in proc.backtrace(g).frames])
+            return 0
+        print(_goroutine_header(proc, g))
+        _print_traceback(proc, g)
+    return 0
+
+
+def _not_yet(args: argparse.Namespace) -> int:
+    raise ExplorerError(f"'{args.command}' is not available in this build yet")
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "info": cmd_info,
+    "goroutines": cmd_goroutines,
+    "bt": cmd_bt,
+    "vars": _not_yet,
+    "print": _not_yet,
+    "x": _not_yet,
+    "save": _not_yet,
+    "demo": _not_yet,
+    "tui": _not_yet,
+}

@@ -1,0 +1,1 @@
+"""Go semantics over a core: goroutines, threads, the unwinder, values and expressions."""

@@ -1,0 +1,132 @@
+"""Plain-data views of the model for the CLI's JSON and text, and for the TUI.
+
+Shapes follow shared/CLI.md: keys are only ever added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from explorer.core.elfcore import SIGNAL_NAMES
+from explorer.errors import ExplorerError
+from explorer.goruntime.goroutines import Goroutine
+from explorer.goruntime.process import GoProcess
+from explorer.goruntime.unwind import Frame
+
+RUNTIME_PREFIXES = ("runtime.", "internal/runtime/", "runtime/internal/")
+
+
+def is_runtime_function(name: str) -> bool:
+    """True for the runtime's own functions (not runtime/pprof, runtime/debug...)."""
+    return name.startswith(RUNTIME_PREFIXES)
+
+
+def frame_dict(f: Frame) -> dict[str, Any]:
+    return {"index": f.index, "function": f.function, "file": f.file, "line": f.line, "pc": f.pc, "sp": f.sp,
+            "inlined": f.inlined, "offset": f.offset, "stack": f.stack}
+
+
+def user_frame(frames: list[Frame]) -> Frame | None:
+    for f in frames:
+        if not is_runtime_function(f.function):
+            return f
+    return None
+
+
+def labels_of(proc: GoProcess, g: Goroutine) -> dict[str, str] | None:
+    """pprof labels of a goroutine, or None (needs the value layer; filled in when available)."""
+    if not g.labels_ptr:
+        return None
+    try:
+        from explorer.goruntime.labels import read_labels
+    except ImportError:
+        return None
+    try:
+        return read_labels(proc, g.labels_ptr)
+    except ExplorerError:
+        return None
+
+
+def goroutine_dict(proc: GoProcess, g: Goroutine, *, stacks: bool = False) -> dict[str, Any]:
+    bt = proc.backtrace(g)
+    frames = bt.frames
+    cb = proc.created_by(g)
+    start = proc.func_name_at(g.startpc) if g.startpc else None
+    out: dict[str, Any] = {
+        "id": g.id,
+        "status": g.status,
+        "wait_reason": g.wait_reason,
+        "thread": g.thread,
+        "current": frame_dict(frames[0]) if frames else None,
+        "user": (lambda u: frame_dict(u) if u else None)(user_frame(frames)),
+        "go_statement": {"function": cb[0], "file": cb[1], "line": cb[2], "pc": cb[3]} if cb else None,
+        "start": start,
+        "labels": labels_of(proc, g),
+        "address": g.addr,
+        "parent_id": g.parent_goid,
+        "wait_since": g.waitsince or None,
+        "crashed": proc.crashed_goroutine is not None and proc.crashed_goroutine.addr == g.addr,
+        "backtrace_error": bt.error,
+    }
+    if stacks:
+        out["frames"] = [frame_dict(f) for f in frames]
+        out["truncated"] = bt.truncated
+    return out
+
+
+def info_dict(proc: GoProcess) -> dict[str, Any]:
+    core = proc.core
+    si = core.notes.siginfo
+    crashed = proc.crashed_goroutine
+    signo = si.signo if si else (proc.crashed_thread and core.threads[0].signal) or None
+    fault = si.addr if si else None
+    goroutines: int | None
+    errors: list[str] = []
+    try:
+        goroutines = len(proc.goroutines)
+    except ExplorerError as e:
+        goroutines = None
+        errors.append(str(e))
+    go_sig = None
+    if crashed is not None and crashed.sig:
+        go_sig = {"signal": crashed.sig, "signal_name": SIGNAL_NAMES.get(crashed.sig, f"signal {crashed.sig}"),
+                  "code": crashed.sigcode0, "address": crashed.sigcode1, "pc": crashed.sigpc}
+        if fault is None and crashed.sig in (7, 11):
+            fault = crashed.sigcode1
+    panic_text = None
+    try:
+        from explorer.goruntime.panics import panic_message
+
+        panic_text = panic_message(proc, crashed) if crashed is not None else None
+    except ImportError:
+        pass
+    except ExplorerError as e:
+        errors.append(f"panic value: {e}")
+    return {
+        "executable": str(proc.exe.path),
+        "core": str(core.path),
+        "core_executable": core.executable_path,
+        "go_version": proc.go_version,
+        "arch": core.arch,
+        "build_id": proc.exe.build_id,
+        "core_build_id": proc.core_build_id,
+        "build_id_match": proc.build_id_match,
+        "signal": signo,
+        "signal_name": SIGNAL_NAMES.get(signo, f"signal {signo}") if signo else None,
+        "signal_code": si.code if si else None,
+        "fault_address": fault,
+        "go_signal": go_sig,
+        "threads": len(core.threads),
+        "crashed_thread": proc.crashed_thread.tid if proc.crashed_thread else None,
+        "goroutines": goroutines,
+        "crashed_goroutine": crashed.id if crashed is not None else None,
+        "panic": panic_text,
+        "core_truncated": core.truncated,
+        "core_missing_bytes": core.missing_bytes,
+        "core_compressed": core.compressed,
+        "has_dwarf": proc.exe.has_dwarf,
+        "pid": core.notes.prpsinfo.pid if core.notes.prpsinfo else None,
+        "command_line": core.notes.prpsinfo.psargs if core.notes.prpsinfo else None,
+        "warnings": [w.message for w in proc.warnings],
+        "errors": errors,
+    }

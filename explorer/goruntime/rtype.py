@@ -1,0 +1,90 @@
+"""Runtime type descriptors (``internal/abi.Type``, Go 1.21–1.27), read without DWARF.
+
+An interface value's dynamic type is a pointer to one of these. Its name is a ``NameOff`` from
+``moduledata.types``; an ``abi.Name`` is a flags byte, a varint length and the bytes. The kind is the
+low 5 bits of ``Kind_``; "direct interface" (the data word holds the value itself) is bit 5 of
+``Kind_`` up to Go 1.25 and the ``TFlagDirectIface`` bit of ``TFlag`` from 1.26.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from explorer.errors import ExplorerError, UnreadableMemory
+
+KIND_MASK = 0x1F
+KIND_DIRECT_IFACE = 1 << 5
+TFLAG_EXTRA_STAR = 1 << 1
+TFLAG_DIRECT_IFACE_126 = 1 << 5
+
+KIND_NAMES = ["invalid", "bool", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32",
+              "uint64", "uintptr", "float32", "float64", "complex64", "complex128", "array", "chan", "func",
+              "interface", "map", "ptr", "slice", "string", "struct", "unsafe.Pointer"]
+
+
+@dataclass(frozen=True)
+class RType:
+    """What a runtime type descriptor says of a type."""
+
+    addr: int
+    size: int
+    kind: int
+    tflag: int
+    name: str
+    direct_iface: bool
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind] if self.kind < len(KIND_NAMES) else f"kind {self.kind}"
+
+
+class RTypeReader:
+    """Decodes type descriptors of one process (cached per descriptor address)."""
+
+    def __init__(self, mem, layout, types_base: int, go_minor: int | None) -> None:  # type: ignore[no-untyped-def]
+        self.mem = mem
+        self.types_base = types_base
+        self.go_minor = go_minor or 0
+        t = "internal/abi.Type"
+        self.off_size = layout.offset(t, "Size_") if layout.offset(t, "Size_") is not None else 0
+        self.off_tflag = layout.offset(t, "TFlag") if layout.offset(t, "TFlag") is not None else 20
+        self.off_kind = layout.offset(t, "Kind_") if layout.offset(t, "Kind_") is not None else 23
+        self.off_str = layout.offset(t, "Str") if layout.offset(t, "Str") is not None else 40
+        self._cache: dict[int, RType] = {}
+
+    def read(self, addr: int) -> RType:
+        if addr in self._cache:
+            return self._cache[addr]
+        if not addr:
+            raise UnreadableMemory(0, 1, "nil type descriptor")
+        size = self.mem.read_u64(addr + self.off_size)
+        tflag = self.mem.read_u8(addr + self.off_tflag)
+        kind_byte = self.mem.read_u8(addr + self.off_kind)
+        str_off = self.mem.read_i32(addr + self.off_str)
+        name = self.name_at(self.types_base + str_off) if self.types_base else "?"
+        if tflag & TFLAG_EXTRA_STAR and name.startswith("*"):
+            name = name[1:]
+        if self.go_minor >= 26:
+            direct = bool(tflag & TFLAG_DIRECT_IFACE_126)
+        else:
+            direct = bool(kind_byte & KIND_DIRECT_IFACE)
+        rt = RType(addr, size, kind_byte & KIND_MASK, tflag, name, direct)
+        self._cache[addr] = rt
+        return rt
+
+    def name_at(self, addr: int) -> str:
+        """Decode an ``abi.Name`` (flags byte, varint length, bytes)."""
+        hdr = self.mem.read(addr, 1 + 10)
+        n, shift, i = 0, 0, 1
+        while True:
+            if i >= len(hdr):
+                raise ExplorerError(f"bad type name at {addr:#x}")
+            b = hdr[i]
+            n |= (b & 0x7F) << shift
+            i += 1
+            if b < 0x80:
+                break
+            shift += 7
+        if n > 1 << 16:
+            raise ExplorerError(f"bad type name length {n} at {addr:#x}")
+        return self.mem.read(addr + i, n).decode("utf-8", "replace")

@@ -1,0 +1,1 @@
+"""Rich renderables and text formatting of the model (no textual)."""
