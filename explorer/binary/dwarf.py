@@ -1217,10 +1217,15 @@ class GoDwarf:
             out.setdefault(cu.name, []).append(cu)
         return out
 
+    def compile_units_named(self, name: str) -> list[CompileUnit]:
+        """Units of package ``name`` (an import path such as ``net/http``): the Go linker writes
+        one unit per object file, so a package with assembly files has several."""
+        return list(self._cus_by_name.get(name, ()))
+
     def compile_unit(self, name: str) -> CompileUnit | None:
-        """The (first) unit called ``name`` (a package path such as ``net/http``)."""
+        """The main unit of package ``name``: the largest of :meth:`compile_units_named`."""
         cus = self._cus_by_name.get(name)
-        return cus[0] if cus else None
+        return max(cus, key=lambda cu: cu.end - cu.offset) if cus else None
 
     @cached_property
     def producer(self) -> str:
@@ -1673,7 +1678,7 @@ class GoDwarf:
         """(offset, type) of the dotted field path ``path`` within ``t`` (no pointers followed)."""
         offset = 0
         cur: GoType | None = t
-        walked = []
+        walked: list[str] = []
         for part in path.split("."):
             if cur is None:
                 raise DwarfLookupError(f"{t.name}.{'.'.join(walked)} has no type")
@@ -1774,7 +1779,7 @@ class GoDwarf:
         size = cu.address_size
         top = (1 << (8 * size)) - 1
         base = cu.low_pc
-        out = []
+        out: list[tuple[int, int]] = []
         pos = offset
         while True:
             lo, hi = _u(data, pos, size), _u(data, pos + size, size)
@@ -1790,7 +1795,7 @@ class GoDwarf:
         data = self._section(".debug_rnglists")
         size = cu.address_size
         base = cu.low_pc
-        out = []
+        out: list[tuple[int, int]] = []
         pos = offset
         while True:
             kind = data[pos]
@@ -1839,7 +1844,7 @@ class GoDwarf:
         size = cu.address_size
         top = (1 << (8 * size)) - 1
         base = cu.low_pc
-        out = []
+        out: list[LocationEntry] = []
         pos = offset
         while True:
             lo, hi = _u(data, pos, size), _u(data, pos + size, size)
@@ -1859,12 +1864,11 @@ class GoDwarf:
         data = self._section(".debug_loclists")
         size = cu.address_size
         base = cu.low_pc
-        out = []
+        out: list[LocationEntry] = []
         pos = offset
         while True:
             kind = data[pos]
             pos += 1
-            lo = hi = None
             if kind == 0:  # end_of_list
                 return tuple(out)
             if kind == 1:  # base_addressx

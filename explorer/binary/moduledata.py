@@ -67,6 +67,8 @@ LAYOUTS: dict[str, tuple[tuple[int, ...], tuple[tuple[str, str], ...]]] = {
 
 _KIND_WORDS = {_PTR: 1, _SLICE: 3, _STRING: 2, _U8: 1}
 _PCLNTAB_NAMES = (".gopclntab", ".data.rel.ro.gopclntab", "__gopclntab")
+_NOT_DATA = (".text", ".debug", ".zdebug", ".symtab", ".strtab", ".shstrtab", ".rela", ".note",
+             ".interp", ".dynsym", ".dynstr", ".gnu", ".rodata", ".typelink", ".itablink", ".go.buildinfo")
 _SCAN_FIRST = (".go.module", ".noptrdata", ".data", ".data.rel.ro", "__noptrdata", "__data")
 
 
@@ -183,7 +185,9 @@ def find_moduledata(sections: Mapping[str, SectionBytes], *, ptr_size: int | Non
     pcln_end = pcln_addr + len(pcln_data)
 
     order = [n for n in _SCAN_FIRST if n in sections]
-    order += [n for n in sections if n not in order and n not in _PCLNTAB_NAMES]
+    # Then any other section that may hold data (not code, tables, DWARF or symbols).
+    order += [n for n in sections if n not in order and n not in _PCLNTAB_NAMES
+              and not n.startswith(_NOT_DATA)]
     errors: list[str] = []
     for name in order:
         base, blob = sections[name]
