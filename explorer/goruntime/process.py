@@ -114,7 +114,8 @@ class _Runtime:
         sections = {}
         for name, sec in self.exe.sections.items():
             data = self.exe.section_data(name)
-            if data is not None and sec.addr and name.startswith((".gopclntab", ".data", ".noptrdata")):
+            # firstmoduledata is in .noptrdata up to Go 1.25 and in .go.module from 1.26.
+            if data is not None and sec.addr and name.startswith((".gopclntab", ".data", ".noptrdata", ".go.")):
                 sections[name] = (sec.addr, data)
         try:
             return find_moduledata(sections, go_minor=self.go_minor)
