@@ -1,0 +1,3 @@
+module example.com/bigcore
+
+go 1.21
