@@ -65,24 +65,29 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _goroutine_header(proc: GoProcess, g: Any) -> str:
-    extra = ""
-    if g.thread is not None:
-        extra += f" thread={g.thread}"
-    crashed = proc.crashed_goroutine
-    if crashed is not None and crashed.addr == g.addr:
-        extra += " (crashed)"
-    return f"goroutine {g.id} [{g.header_status}]{extra}:"
+    """The runtime's own header line (``goroutine N gp=... m=... [status]:``), so that tools which
+    read Go tracebacks read ours."""
+    status = g.header_status
+    if g.lockedm:
+        status += ", locked to thread"
+    m = "nil"
+    if g.m:
+        off = proc.layout.offset("runtime.m", "id")
+        mid = proc.memory.try_read(g.m + off, 8) if off is not None else None
+        m = f"{int.from_bytes(mid, 'little', signed=True)} mp={g.m:#x}" if mid else f"? mp={g.m:#x}"
+    return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]:"
 
 
 def _print_traceback(proc: GoProcess, g: Any, *, with_pc: bool = True) -> None:
     bt = proc.backtrace(g)
     for f in bt.frames:
-        print(f"{f.function}({'...' if f.inlined else ''})")
+        name = "panic" if f.function == "runtime.gopanic" else f.function  # as the runtime prints it
+        print(f"{name}({'...' if f.inlined else ''})")
         loc = f"\t{f.file}:{f.line}"
         if not f.inlined:
             loc += f" +{f.offset:#x}"
             if with_pc:
-                loc += f" sp={f.sp:#x} pc={f.pc:#x}"
+                loc += f" fp={f.fp:#x} sp={f.sp:#x} pc={f.pc:#x}"
         print(loc)
     if bt.error:
         print(f"...backtrace stopped: {bt.error}")
@@ -107,7 +112,7 @@ def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Any]:
 
 def cmd_goroutines(args: argparse.Namespace) -> int:
     from explorer.goruntime.grouping import group_goroutines
-    from explorer.goruntime.model import frame_dict, goroutine_dict, user_frame
+    from explorer.goruntime.model import app_frame, goroutine_dict
 
     with _open(args) as proc:
         gs = _selected(proc, args)
@@ -137,7 +142,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                     for f in proc.backtrace(first).frames:
                         print(f"    {f.function}\n        {f.file}:{f.line}")
                 else:
-                    u = user_frame(proc.backtrace(first).frames)
+                    u = app_frame(proc.backtrace(first).frames)
                     if u:
                         print(f"    {u.function} {u.file}:{u.line}")
                 print()
@@ -152,12 +157,11 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                 print()
                 continue
             frames = proc.backtrace(g).frames
-            u = user_frame(frames) or (frames[0] if frames else None)
+            u = app_frame(frames) or (frames[0] if frames else None)
             where = f"{u.function} {u.file}:{u.line}" if u else "?"
             mark = " *" if proc.crashed_goroutine is not None and g.addr == proc.crashed_goroutine.addr else ""
             thread = f" [thread {g.thread}]" if g.thread is not None else ""
             print(f"{g.id:>7} {g.header_status:<22} {where}{thread}{mark}")
-        _ = frame_dict
     return 0
 
 

@@ -200,6 +200,8 @@ TypeKind = Literal[
 ]
 
 _MAX_DEPTH = 64  # of typedef chains and DIE nesting we follow before calling the input malformed
+_MAX_OPS = 10_000  # operations one location expression may execute
+_MAX_INFLATE = 1 << 32  # a section that claims to inflate to more is malformed
 
 
 # --- primitive readers -----------------------------------------------------------------------------
@@ -255,6 +257,8 @@ _ELFCOMPRESS_ZSTD = 2
 
 
 def _inflate(raw: bytes, size: int, how: str, name: str) -> bytes:
+    if size > _MAX_INFLATE:
+        raise BinaryFormatError(f"section {name} claims to inflate to {size} bytes")
     try:
         if how == "zstd":
             import zstandard
@@ -440,7 +444,8 @@ class GoType:
 
     ``kind`` is coarse (``int`` for every signed integer width, ...); ``go_kind`` is the exact
     ``internal/abi.Kind`` from ``DW_AT_go_kind`` when the linker wrote one. ``runtime_type`` is the
-    ``DW_AT_go_runtime_type`` value (the type descriptor's address relative to ``runtime.types``).
+    ``DW_AT_go_runtime_type`` value: the type descriptor's address relative to ``runtime.types``
+    (None when the program has no descriptor for the type).
     """
 
     name: str
@@ -646,6 +651,17 @@ class Subprogram:
         """Locals of the function's own body (every lexical block)."""
         return [v for v in self.variables if v.kind == "local"]
 
+    def frame_base_value(self, *, cfa: int | None, regs: Mapping[int, int] | None = None) -> int | None:
+        """Value of ``DW_AT_frame_base`` (for Go, ``DW_OP_call_frame_cfa``: the CFA)."""
+        if self.frame_base is None:
+            return None
+        pieces = eval_location(self.frame_base, cfa=cfa, regs=regs, address_size=self.cu.address_size)
+        if len(pieces) == 1 and pieces[0].kind == "memory":
+            return pieces[0].address
+        if len(pieces) == 1 and pieces[0].kind == "register":
+            return pieces[0].value
+        return None
+
     def variables_at(self, pc: int) -> list[Variable]:
         """The function's own variables (not those of inlined calls) whose scope holds ``pc``."""
         return [v for v in self.variables if v.in_scope(pc)]
@@ -779,8 +795,12 @@ def eval_location(
             return Piece(size, "optimized_out")
         return Piece(size, "memory", address=stack[-1])
 
+    steps = 0
     try:
         while pos < n:
+            steps += 1
+            if steps > _MAX_OPS:  # DW_OP_skip/bra can loop
+                raise ValueError("too many operations")
             op = expr[pos]
             pos += 1
             if op == 0x93 or op == 0x9D:  # DW_OP_piece, DW_OP_bit_piece
@@ -1166,7 +1186,7 @@ class GoDwarf:
                     self._read_root(cu)
                 units.append(cu)
                 pos = end
-        except IndexError as exc:
+        except (IndexError, ValueError) as exc:
             raise BinaryFormatError(f"truncated .debug_info: {exc}") from exc
         return units
 
@@ -1253,7 +1273,7 @@ class GoDwarf:
         if table is None:
             try:
                 table = _parse_abbrevs(self._section(".debug_abbrev"), cu.abbrev_offset)
-            except IndexError as exc:
+            except (IndexError, ValueError) as exc:
                 raise BinaryFormatError(f"truncated .debug_abbrev: {exc}") from exc
             self._abbrev_tables[cu.abbrev_offset] = table
         return table
@@ -1396,7 +1416,7 @@ class GoDwarf:
             cu = self.cu_at_offset(offset)
         try:
             die, _ = self._read_die_at(cu, offset, children, 0)
-        except IndexError as exc:
+        except (IndexError, ValueError) as exc:
             raise BinaryFormatError(f"truncated DIE at {offset:#x}: {exc}") from exc
         if die is None:
             raise BinaryFormatError(f"no DIE at {offset:#x}")
@@ -1431,7 +1451,7 @@ class GoDwarf:
         if idx is None:
             try:
                 idx = self._build_index(cu)
-            except IndexError as exc:
+            except (IndexError, ValueError) as exc:
                 raise BinaryFormatError(f"truncated DIEs in unit {cu.name!r}: {exc}") from exc
             self._indexes[cu.offset] = idx
         return idx
@@ -1569,7 +1589,7 @@ class GoDwarf:
         for cu in self._type_units:
             for off, attrs in self._index(cu).type_attrs:
                 rt = attrs.get(AT_go_runtime_type)
-                if rt is not None:
+                if rt:
                     out.setdefault(rt, off)
         return out
 
@@ -1628,7 +1648,8 @@ class GoDwarf:
                     else self._types[type_ref].size
         return GoType(
             name=name, kind=kind, size=size, offset=offset, tag=tag, go_kind=go_kind,
-            runtime_type=a.get(AT_go_runtime_type), dict_index=a.get(AT_go_dict_index), _dw=self,
+            # 0 is the runtime's nil typeOff: the linker writes it for unreachable descriptors.
+            runtime_type=a.get(AT_go_runtime_type) or None, dict_index=a.get(AT_go_dict_index), _dw=self,
             _type_ref=type_ref, _elem_ref=a.get(AT_go_elem), _key_ref=a.get(AT_go_key),
         )
 
@@ -1771,7 +1792,7 @@ class GoDwarf:
             if cu.version >= 5:
                 return self._rnglist(cu, offset)
             return self._ranges_v4(cu, offset)
-        except IndexError as exc:
+        except (IndexError, ValueError) as exc:
             raise BinaryFormatError(f"truncated range list at {offset:#x}: {exc}") from exc
 
     def _ranges_v4(self, cu: CompileUnit, offset: int) -> list[tuple[int, int]]:
@@ -1836,7 +1857,7 @@ class GoDwarf:
             if cu.version >= 5:
                 return self._loclist_v5(cu, offset)
             return self._loclist_v4(cu, offset)
-        except IndexError as exc:
+        except (IndexError, ValueError) as exc:
             raise BinaryFormatError(f"truncated location list at {offset:#x}: {exc}") from exc
 
     def _loclist_v4(self, cu: CompileUnit, offset: int) -> tuple[LocationEntry, ...]:
@@ -2136,7 +2157,7 @@ class GoDwarf:
         if cu.stmt_list is not None:
             try:
                 table = self._parse_line_program(cu, cu.stmt_list)
-            except IndexError as exc:
+            except (IndexError, ValueError) as exc:
                 raise BinaryFormatError(f"truncated line table of unit {cu.name!r}: {exc}") from exc
         self._line_tables[cu.offset] = table
         return table
@@ -2352,7 +2373,7 @@ class GoDwarf:
                     rng = _u(data, p + cie.address_size, cie.address_size)
                     fdes.append(_Fde(lo, lo + rng, cie_id, p + 2 * cie.address_size, end))
                 pos = end
-        except IndexError as exc:
+        except (IndexError, ValueError) as exc:
             raise BinaryFormatError(f"truncated .debug_frame: {exc}") from exc
         fdes.sort()
         return [f.low for f in fdes], fdes, cies
@@ -2401,7 +2422,7 @@ class GoDwarf:
             initial = {"cfa_reg": state["cfa_reg"], "cfa_off": state["cfa_off"],
                        "rules": dict(state["rules"])}
             self._run_cfa(data, fde.instr_start, fde.instr_end, cie, state, pc, fde.low, initial)
-        except IndexError as exc:
+        except (IndexError, ValueError) as exc:
             raise BinaryFormatError(f"truncated CFA program for pc {pc:#x}: {exc}") from exc
         if state["cfa_reg"] < 0:
             return None

@@ -27,10 +27,33 @@ def frame_dict(f: Frame) -> dict[str, Any]:
 
 
 def user_frame(frames: list[Frame]) -> Frame | None:
+    """The innermost frame outside the runtime (CLI.md's ``user``)."""
     for f in frames:
         if not is_runtime_function(f.function):
             return f
     return None
+
+
+def package_of(function: str) -> str:
+    """Import path of a function's package: ``net/http`` for ``net/http.(*conn).serve``."""
+    slash = function.rfind("/")
+    dot = function.find(".", slash + 1)
+    return function[:dot] if dot >= 0 else function
+
+
+def is_standard_library(function: str) -> bool:
+    """Go's standard library: import paths whose first element has no dot (except ``main``)."""
+    pkg = package_of(function)
+    return pkg != "main" and "." not in pkg.split("/", 1)[0]
+
+
+def app_frame(frames: list[Frame]) -> Frame | None:
+    """The innermost frame in the program's own code (not the runtime nor the standard library),
+    falling back to the innermost non-runtime frame: where a reader of a crash wants to start."""
+    for f in frames:
+        if not is_standard_library(f.function):
+            return f
+    return user_frame(frames)
 
 
 def labels_of(proc: GoProcess, g: Goroutine) -> dict[str, str] | None:
@@ -59,6 +82,7 @@ def goroutine_dict(proc: GoProcess, g: Goroutine, *, stacks: bool = False) -> di
         "thread": g.thread,
         "current": frame_dict(frames[0]) if frames else None,
         "user": (lambda u: frame_dict(u) if u else None)(user_frame(frames)),
+        "app": (lambda u: frame_dict(u) if u else None)(app_frame(frames)),
         "go_statement": {"function": cb[0], "file": cb[1], "line": cb[2], "pc": cb[3]} if cb else None,
         "start": start,
         "labels": labels_of(proc, g),

@@ -133,6 +133,8 @@ class Unwinder:
                 bt.error = f"more than {max_frames} frames"
                 return bt
             if pc == 0:
+                if bt.frames:  # a zero return address below a frame that is not a top frame
+                    bt.truncated, bt.error = True, "the stack ends without reaching its top frame"
                 return bt
             f = self.func_at(pc)
             if f is None:
@@ -150,12 +152,22 @@ class Unwinder:
                     sp = ctx.curg_sched[1]
                     stack, jumped_to_curg = "g", True
                     switches += 1
+            bounds = ctx.curg_stack if stack == "g" else None
+            if bounds is not None and not bounds[0] <= sp < bounds[1]:
+                # Every real frame of a goroutine lies within its stack: this one is corrupt.
+                bt.truncated = True
+                bt.error = f"sp {sp:#x} is outside the goroutine's stack [{bounds[0]:#x}, {bounds[1]:#x})"
+                return bt
             delta = self.sp_delta(pc)
             if delta is None or delta < 0 or delta > 1 << 20:
                 bt.truncated = True
                 bt.error = f"no frame size for {f.name} at pc {pc:#x}"
                 return bt
             fp = sp + delta + PTR
+            if bounds is not None and fp > bounds[1]:
+                bt.truncated = True
+                bt.error = f"frame of {f.name} runs past the top of the goroutine's stack"
+                return bt
             sym_pc = pc if (trap or pc == f.entry) else pc - 1
             logical = self.logical(sym_pc)
             for name, file, line, inl in logical:

@@ -1,0 +1,1039 @@
+"""Typed Go values read from a core: the value model behind ``vars``, ``print``, ``x`` and ``save``.
+
+A :class:`Value` is decoded from a DWARF type (:class:`~explorer.binary.dwarf.GoType`) and a place
+(:class:`Loc`: an address in the core, or bytes assembled from registers and pieces). Scalars and
+headers (a string's pointer and length, a slice's array/len/cap, a map's count, a channel's queue
+counters, an interface's two words) are read when the value is made; what they point to (elements,
+fields, entries, targets) is decoded lazily by :meth:`Value.children` and :meth:`Value.to_json`.
+
+Layouts handled, Go 1.21–1.27 (linux amd64/arm64), all taken from the binary's DWARF:
+
+- strings ``{str, len}``, slices ``{array, len, cap}``, ``runtime.eface {_type, data}`` and
+  ``runtime.iface {tab, data}`` with the type at ``itab._type`` (1.21) / ``ITab.Type`` (1.22+);
+- the dynamic type of an interface is the type descriptor, mapped to DWARF through
+  ``DW_AT_go_runtime_type`` (descriptor address minus ``runtime.types``), with the direct-iface flag
+  of :mod:`explorer.goruntime.rtype`;
+- maps: see :mod:`explorer.goruntime.maps` (classic buckets up to 1.23, swiss tables from 1.24);
+- channels ``hchan<T>`` (queued element i at ``buf + ((recvx + i) % dataqsiz) * elemsize``);
+- func values: a pointer to a closure whose first word is the function's entry pc;
+- generic shape types (``.param0`` typedefs with ``DW_AT_go_dict_index``) resolved through the
+  frame's ``.dict`` argument, an array of type descriptor pointers.
+
+Every read is bounded: a length that the core cannot hold (a garbage ``len`` of 2^60, an unmapped
+pointer) makes an ``unreadable`` value carrying the reason, never an allocation or a crash.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from explorer.errors import ExplorerError, UnreadableMemory
+
+if TYPE_CHECKING:
+    from explorer.binary.dwarf import GoType
+
+PTR = 8
+#: Elements, entries and fields given per collection (CLI.md), then ``truncated``.
+MAX_ELEMENTS = 10_000
+#: Bytes of a string's text read for display; longer strings are ``truncated``.
+MAX_STRING = 1 << 20
+#: Nesting levels :meth:`Value.to_json` descends by default (pointers included).
+DEFAULT_JSON_DEPTH = 48
+#: Value nodes one :meth:`Value.to_json` call produces at most (nested collections multiply).
+MAX_JSON_NODES = 500_000
+#: Map buckets/groups and overflow links visited at most for one map.
+MAX_MAP_STEPS = 1 << 20
+
+_KIND_OF = {
+    "bool": "bool", "int": "int", "uint": "uint", "float": "float", "complex": "complex",
+    "string": "string", "slice": "slice", "array": "array", "struct": "struct", "ptr": "ptr",
+    "unsafe.Pointer": "ptr", "map": "map", "chan": "chan", "func": "func", "iface": "iface",
+    "eface": "iface",
+}
+
+
+class ValueError_(ExplorerError):
+    """A value cannot be decoded (its type is not understood); the value shows as unreadable."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where a value's bytes are
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A value's bytes: at ``addr`` in the core, or ``data`` (from registers, pieces, a word)."""
+
+    addr: int | None = None
+    data: bytes | None = None
+
+    def read(self, mem: Any, off: int, size: int) -> bytes:
+        if self.data is not None:
+            if off < 0 or off + size > len(self.data):
+                raise UnreadableMemory(off, size, "the value's bytes are shorter than its type")
+            return self.data[off:off + size]
+        if self.addr is None:
+            raise UnreadableMemory(0, size, "no location")
+        return bytes(mem.read(self.addr + off, size))
+
+    def sub(self, off: int, size: int | None = None) -> Loc:
+        if self.data is not None:
+            end = None if size is None else off + size
+            return Loc(self.addr + off if self.addr is not None else None, self.data[off:end])
+        return Loc(self.addr + off if self.addr is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Per-process decoding context
+
+
+class Decoder:
+    """What decoding needs of a process: memory, DWARF, type descriptors, function names.
+
+    One per :class:`~explorer.goruntime.process.GoProcess` (see :func:`decoder`); caches the
+    DWARF types of type descriptors and the layouts of runtime structures.
+    """
+
+    def __init__(self, proc: Any) -> None:
+        self.proc = proc
+        self.mem = proc.memory
+        self.dwarf = proc.dwarf
+        self.bias = int(getattr(proc, "pie_bias", 0) or 0)
+        self._rtype_types: dict[int, GoType | None] = {}
+        self._iface_type_off: int | None = None
+
+    # -- type descriptors -----------------------------------------------------------------------
+
+    @property
+    def rtypes(self) -> Any:
+        from explorer.goruntime.panics import type_reader
+
+        return type_reader(self.proc)
+
+    @property
+    def types_base(self) -> int:
+        return int(self.rtypes.types_base or 0)
+
+    def type_of_descriptor(self, addr: int) -> GoType | None:
+        """The DWARF type of the runtime type descriptor at ``addr`` (None if DWARF lacks it)."""
+        if addr in self._rtype_types:
+            return self._rtype_types[addr]
+        t = None
+        if self.dwarf is not None and self.types_base:
+            t = self.dwarf.type_by_runtime_type(addr - self.types_base)
+            if t is None:
+                try:
+                    name = self.rtypes.read(addr).name
+                except ExplorerError:
+                    name = ""
+                if name:
+                    t = self.dwarf.type_by_name(name)
+        self._rtype_types[addr] = t
+        return t
+
+    def itab_type_offset(self) -> int:
+        """Offset of the type descriptor pointer in an itab: ``_type`` (1.21), ``Type`` (1.22+)."""
+        if self._iface_type_off is None:
+            off = 8
+            if self.dwarf is not None:
+                for name in ("internal/abi.ITab", "runtime.itab"):
+                    t = self.dwarf.type_by_name(name)
+                    if t is None:
+                        continue
+                    f = t.strip_typedefs().field("Type") or t.strip_typedefs().field("_type")
+                    if f is not None:
+                        off = f.offset
+                        break
+            self._iface_type_off = off
+        return self._iface_type_off
+
+    def function_name(self, pc: int) -> str | None:
+        try:
+            f = self.proc.pclntab.find_func(pc)
+        except ExplorerError:
+            return None
+        return f.name if f is not None else None
+
+    # -- decoding --------------------------------------------------------------------------------
+
+    def decode(self, t: GoType | None, loc: Loc, *, gdict: GenericDict | None = None,
+               type_name: str | None = None) -> Value:
+        """The value of type ``t`` at ``loc``; problems make an ``unreadable`` value, never raise."""
+        name = type_name or (t.name if t is not None else "?")
+        if t is None:
+            return unreadable(name, loc.addr, "no type information")
+        try:
+            return self._decode(t, loc, gdict, name)
+        except UnreadableMemory as e:
+            return unreadable(name, loc.addr, _mem_reason(e))
+        except (ExplorerError, IndexError, struct.error, RecursionError) as e:
+            return unreadable(name, loc.addr, str(e) or type(e).__name__)
+
+    def _decode(self, t: GoType, loc: Loc, gdict: GenericDict | None, name: str) -> Value:
+        t, name = self._resolve(t, gdict, name)
+        kind = t.kind
+        mem = self.mem
+        size = t.size
+        v = Value(name, _KIND_OF.get(kind, "unreadable"), loc.addr, size=size)
+        v._dec, v._t, v._loc, v._gdict = self, t, loc, gdict
+        if kind in ("bool", "int", "uint", "float", "complex"):
+            if size is None or size not in (1, 2, 4, 8, 16) or (kind == "complex" and size not in (8, 16)):
+                raise ValueError_(f"{name}: unsupported size {size}")
+            raw = loc.read(mem, 0, size)
+            if kind == "bool":
+                v.value = raw[0] != 0
+            elif kind == "int":
+                v.value = int.from_bytes(raw, "little", signed=True)
+            elif kind == "uint":
+                v.value = int.from_bytes(raw, "little")
+            elif kind == "float":
+                v.value = _float(raw)
+            else:
+                half = size // 2
+                v.real, v.imag = _float(raw[:half]), _float(raw[half:])
+            return v
+        if kind == "string":
+            ptr, n = struct.unpack("<Qq", loc.read(mem, 0, 16))
+            v.data, v.length = ptr, n
+            _check_extent(mem, ptr, n, 1, "string")
+            return v
+        if kind == "slice":
+            ptr, n, c = struct.unpack("<Qqq", loc.read(mem, 0, 24))
+            v.data, v.length, v.cap = ptr, n, c
+            if n < 0 or c < n:
+                raise ValueError_(f"bad slice header: len {n}, cap {c}")
+            elem = t.elem
+            if elem is None or elem.size is None:
+                raise ValueError_(f"{name}: element type unknown")
+            v.elem_type = elem.name
+            _check_extent(mem, ptr, n, elem.size, "slice")
+            return v
+        if kind == "array":
+            elem = t.elem
+            n = t.count if t.count is not None else 0
+            v.length = n
+            v.elem_type = elem.name if elem is not None else None
+            return v
+        if kind == "struct":
+            return v
+        if kind in ("ptr", "unsafe.Pointer"):
+            v.value = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            return v
+        if kind == "func":
+            closure = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            v.value = closure
+            if closure:
+                pc = int.from_bytes(mem.read(closure, PTR), "little")
+                v.data = pc
+                v.function = self.function_name(pc) or f"{pc:#x}"
+            return v
+        if kind == "map":
+            from explorer.goruntime.maps import read_map
+
+            hdr = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            v.value = hdr
+            v.elem_type = t.elem.name if t.elem is not None else None
+            if hdr:
+                info = read_map(mem, t, hdr)
+                v._map = info
+                v.length = info.count
+            else:
+                v.length = 0
+            return v
+        if kind == "chan":
+            hdr = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            v.value = hdr
+            v.elem_type = t.elem.name if t.elem is not None else None
+            if hdr:
+                ch = _read_chan(mem, t, hdr)
+                v._chan = ch
+                v.length, v.cap, v.data, v.closed = ch.qcount, ch.dataqsiz, ch.buf, ch.closed
+            else:
+                v.length, v.cap = 0, 0
+            return v
+        if kind in ("iface", "eface"):
+            w0, w1 = struct.unpack("<QQ", loc.read(mem, 0, 16))
+            v.value = w1
+            if not w0:
+                return v  # nil interface
+            desc = w0
+            if kind == "iface":
+                desc = int.from_bytes(mem.read(w0 + self.itab_type_offset(), PTR), "little")
+            v.data = desc
+            rt = self.rtypes.read(desc)
+            v.dynamic_type = rt.name
+            v._iface = (desc, w1, rt.direct_iface)
+            return v
+        raise ValueError_(f"{name}: values of this type ({kind}) are not supported")
+
+    def _resolve(self, t: GoType, gdict: GenericDict | None, name: str) -> tuple[GoType, str]:
+        """Follow typedefs without a Go kind (shape parameters, aliases) to a decodable type."""
+        for _ in range(16):
+            if t.dict_index is not None and gdict is not None:
+                real = gdict.resolve(t.dict_index)
+                if real is not None:
+                    return real, real.name
+            if t.kind in ("typedef", "unspecified", "other") and t.target is not None:
+                t = t.target
+                if name.startswith("."):
+                    name = t.name
+                continue
+            return t, name
+        raise ValueError_(f"{name}: typedef chain too long")
+
+    def global_value(self, name: str) -> Value | None:
+        """The package-level variable ``name`` (``main.config``), or None if DWARF lacks it."""
+        if self.dwarf is None:
+            return None
+        gv = self.dwarf.global_var(name)
+        if gv is None:
+            return None
+        return self.decode(gv.type, Loc(int(gv.address) + self.bias))
+
+
+def decoder(proc: Any) -> Decoder:
+    """The process's :class:`Decoder` (made once and kept on the process)."""
+    d = proc.__dict__.get("_value_decoder")
+    if d is None:
+        if proc.dwarf is None:
+            from explorer.errors import NoDwarfError
+
+            raise NoDwarfError("the executable has no DWARF (stripped): typed variables cannot be shown")
+        d = Decoder(proc)
+        proc.__dict__["_value_decoder"] = d
+    return d
+
+
+class GenericDict:
+    """A generic function's dictionary: ``.dict`` points at type descriptor pointers."""
+
+    def __init__(self, dec: Decoder, addr: int) -> None:
+        self.dec = dec
+        self.addr = addr
+        self._cache: dict[int, GoType | None] = {}
+
+    def resolve(self, index: int) -> GoType | None:
+        if index in self._cache:
+            return self._cache[index]
+        t = None
+        if self.addr and 0 <= index < 4096:
+            try:
+                desc = int.from_bytes(self.dec.mem.read(self.addr + PTR * index, PTR), "little")
+                t = self.dec.type_of_descriptor(desc) if desc else None
+            except ExplorerError:
+                t = None
+        self._cache[index] = t
+        return t
+
+
+# ---------------------------------------------------------------------------------------------------
+# The value model
+
+
+@dataclass(eq=False)
+class Value:
+    """One decoded Go value (see the module docstring); fields beyond ``kind`` depend on it.
+
+    ``value``: the scalar (bool/int/float), a pointer's address, a map's or channel's header
+    address, a func's closure address, an interface's data word. ``length``/``cap``/``data``: of
+    strings, slices, arrays, maps and channels. ``error``: why an ``unreadable`` value is so.
+    """
+
+    type_name: str
+    kind: str
+    address: int | None
+    value: Any = None
+    real: float | None = None
+    imag: float | None = None
+    length: int | None = None
+    cap: int | None = None
+    data: int | None = None
+    dynamic_type: str | None = None
+    elem_type: str | None = None
+    function: str | None = None
+    error: str | None = None
+    size: int | None = None
+    closed: bool | None = None
+    _dec: Decoder | None = field(default=None, repr=False)
+    _t: GoType | None = field(default=None, repr=False)
+    _loc: Loc | None = field(default=None, repr=False)
+    _gdict: GenericDict | None = field(default=None, repr=False)
+    _map: Any = field(default=None, repr=False)
+    _chan: Any = field(default=None, repr=False)
+    _iface: tuple[int, int, bool] | None = field(default=None, repr=False)
+    _children: list[tuple[str, Value]] | None = field(default=None, repr=False)
+    _dyn: Value | None = field(default=None, repr=False)
+    _target: Value | None = field(default=None, repr=False)
+
+    # -- structure -------------------------------------------------------------------------------
+
+    @property
+    def is_nil(self) -> bool:
+        """A nil pointer, map, channel, func, interface or slice."""
+        if self.kind in ("ptr", "map", "chan", "func"):
+            return not self.value
+        if self.kind == "iface":
+            return self._iface is None
+        if self.kind == "slice":
+            return not self.data
+        return False
+
+    @property
+    def has_children(self) -> bool:
+        """Whether :meth:`children` has anything to show (without decoding it)."""
+        k = self.kind
+        if k == "struct":
+            return bool(self._t is not None and self._t.strip_typedefs().fields)
+        if k in ("slice", "array", "map", "chan"):
+            return bool(self.length)
+        if k == "ptr":
+            return bool(self.value) and self._t is not None and self._t.kind == "ptr"
+        if k == "iface":
+            return self._iface is not None
+        return False
+
+    @property
+    def child_count(self) -> int:
+        """How many children there are in all (``children`` gives at most ``MAX_ELEMENTS``)."""
+        if self.kind in ("slice", "array", "map", "chan"):
+            return int(self.length or 0)
+        return len(self.children()) if self.has_children else 0
+
+    def children(self, limit: int = MAX_ELEMENTS) -> list[tuple[str, Value]]:
+        """Fields, elements (``[i]``), map entries (``[key]``), a pointer's target (``*``) or an
+        interface's dynamic value (named by its type); at most ``limit`` of them."""
+        if self._children is not None and len(self._children) >= min(limit, self.child_count or 0):
+            return self._children[:limit]
+        out: list[tuple[str, Value]] = []
+        k = self.kind
+        if k == "struct":
+            out = [(f.name, fv) for f, fv in self.fields()][:limit]
+        elif k in ("slice", "array"):
+            out = [(f"[{i}]", e) for i, e in enumerate(self.elements(limit))]
+        elif k == "map":
+            out = [(f"[{_key_label(key)}]", val) for key, val in self.entries(limit)]
+        elif k == "chan":
+            out = [(f"[{i}]", e) for i, e in enumerate(self.queued(limit))]
+        elif k == "ptr":
+            t = self.target()
+            out = [("*", t)] if t is not None else []
+        elif k == "iface":
+            d = self.dynamic_value()
+            out = [(self.dynamic_type or "?", d)] if d is not None else []
+        self._children = out
+        return out
+
+    def fields(self) -> list[tuple[Any, Value]]:
+        """A struct's (Field, Value) pairs in declaration order."""
+        if self.kind != "struct" or self._t is None or self._dec is None or self._loc is None:
+            return []
+        st = self._t.strip_typedefs()
+        out = []
+        for f in st.fields[:MAX_ELEMENTS]:
+            size = f.type.size if f.type is not None else None
+            out.append((f, self._dec.decode(f.type, self._loc.sub(f.offset, size), gdict=self._gdict)))
+        return out
+
+    def field(self, name: str) -> Value | None:
+        """The struct field ``name``, looking into embedded structs (and pointers to them) as Go
+        promotes their fields."""
+        return _find_field(self, name, 0)
+
+    def elements(self, limit: int = MAX_ELEMENTS, start: int = 0) -> list[Value]:
+        """Elements ``start..start+limit`` of a slice or array."""
+        if self.kind not in ("slice", "array") or self._t is None or self._dec is None:
+            return []
+        elem = self._t.elem
+        n = int(self.length or 0)
+        if elem is None or elem.size is None:
+            return []
+        es = elem.size
+        end = min(n, start + max(0, limit))
+        out = []
+        for i in range(max(0, start), end):
+            if self.kind == "slice":
+                loc = Loc(int(self.data or 0) + i * es)
+            else:
+                assert self._loc is not None
+                loc = self._loc.sub(i * es, es)
+            out.append(self._dec.decode(elem, loc, gdict=self._gdict))
+        return out
+
+    def element(self, i: int) -> Value:
+        """Element ``i`` of a slice, array or string (a string's bytes are ``uint8`` values)."""
+        if self.kind == "string":
+            if not 0 <= i < int(self.length or 0):
+                raise IndexError(i)
+            assert self._dec is not None
+            b = self._dec.mem.read(int(self.data or 0) + i, 1)[0]
+            return Value("uint8", "uint", int(self.data or 0) + i, value=b, size=1)
+        if not 0 <= i < int(self.length or 0):
+            raise IndexError(i)
+        got = self.elements(1, i)
+        if not got:
+            raise IndexError(i)
+        return got[0]
+
+    def entries(self, limit: int = MAX_ELEMENTS) -> list[tuple[Value, Value]]:
+        """A map's (key, value) pairs, at most ``limit``."""
+        if self.kind != "map" or self._map is None or self._dec is None:
+            return []
+        from explorer.goruntime.maps import iter_entries
+
+        info = self._map
+        out = []
+        for kaddr, vaddr in iter_entries(self._dec.mem, info, limit):
+            out.append((self._dec.decode(info.key_type, Loc(kaddr), gdict=self._gdict),
+                        self._dec.decode(info.elem_type, Loc(vaddr), gdict=self._gdict)))
+        return out
+
+    def queued(self, limit: int = MAX_ELEMENTS) -> list[Value]:
+        """A buffered channel's queued elements, oldest first."""
+        ch = self._chan
+        if self.kind != "chan" or ch is None or self._dec is None or self._t is None or self._t.elem is None:
+            return []
+        out = []
+        es = ch.elemsize
+        for i in range(min(ch.qcount, limit)):
+            slot = (ch.recvx + i) % ch.dataqsiz if ch.dataqsiz else 0
+            out.append(self._dec.decode(self._t.elem, Loc(ch.buf + slot * es), gdict=self._gdict))
+        return out
+
+    def target(self) -> Value | None:
+        """What a (typed, non-nil) pointer points to."""
+        if self.kind != "ptr" or not self.value or self._t is None or self._dec is None:
+            return None
+        if self._target is None:
+            elem = self._t.elem if self._t.kind == "ptr" else None
+            if elem is None:
+                return None
+            self._target = self._dec.decode(elem, Loc(int(self.value)), gdict=self._gdict)
+        return self._target
+
+    def dynamic_value(self) -> Value | None:
+        """The value an interface holds (decoded with its dynamic type), None for nil."""
+        if self.kind != "iface" or self._iface is None or self._dec is None:
+            return None
+        if self._dyn is None:
+            desc, word, direct = self._iface
+            t = self._dec.type_of_descriptor(desc)
+            name = self.dynamic_type or "?"
+            if t is None:
+                self._dyn = unreadable(name, None if direct else word,
+                                       f"type {name} is not in the executable's DWARF")
+            elif direct:
+                assert self._loc is not None
+                self._dyn = self._dec.decode(t, self._loc.sub(PTR, PTR), type_name=name)
+            else:
+                self._dyn = self._dec.decode(t, Loc(word), type_name=name)
+        return self._dyn
+
+    def text(self, limit: int = MAX_STRING) -> tuple[str, bool]:
+        """A string's text (invalid UTF-8 escaped as ``\\xNN``) and whether it was cut at ``limit``."""
+        if self.kind != "string" or self._dec is None:
+            return "", False
+        n = int(self.length or 0)
+        take = min(n, limit)
+        raw = self._dec.mem.read(int(self.data or 0), take) if take else b""
+        return raw.decode("utf-8", "backslashreplace"), take < n
+
+    def raw_bytes(self, limit: int = MAX_STRING) -> bytes:
+        """The bytes :meth:`byte_range` names, at most ``limit``."""
+        rng = self.byte_range()
+        if rng is None or self._dec is None:
+            return b""
+        addr, size = rng
+        if self._loc is not None and self._loc.data is not None and addr == self.address:
+            return self._loc.data[:min(size, limit)]
+        return self._dec.mem.read(addr, min(size, limit))
+
+    # -- what save and x use ---------------------------------------------------------------------
+
+    def byte_range(self) -> tuple[int, int] | None:
+        """(address, size) of the bytes behind the value: a slice's ``len*elemsize`` bytes from its
+        data pointer, a string's bytes, a pointer's target, an interface's dynamic value, a map's
+        or channel's header; otherwise the value's own bytes. None if they are not in memory."""
+        k = self.kind
+        if k == "unreadable":
+            return None
+        if k == "string":
+            return int(self.data or 0), int(self.length or 0)
+        if k == "slice":
+            es = self._t.elem.size if self._t is not None and self._t.elem is not None else None
+            return int(self.data or 0), int(self.length or 0) * int(es or 0)
+        if k == "ptr":
+            if not self.value:
+                return None
+            tgt = self.target()
+            size = tgt.size if tgt is not None and tgt.size is not None else 0
+            return int(self.value), int(size)
+        if k == "iface":
+            d = self.dynamic_value()
+            if d is None:
+                return None
+            if d.address is not None and d.kind not in ("ptr", "map", "chan"):
+                return d.address, int(d.size or 0)
+            return d.byte_range()
+        if k == "map" and self._map is not None:
+            return int(self.value), int(self._map.header_size)
+        if k == "chan" and self._chan is not None:
+            return int(self.value), int(self._chan.header_size)
+        if self.address is None or self.size is None:
+            return None
+        return self.address, int(self.size)
+
+    # -- text ------------------------------------------------------------------------------------
+
+    def summary(self, max_elements: int = 8, depth: int = 1) -> str:
+        """One line: ``[]uint8 len=64 cap=512 [0x01, 0x02, ...]``, ``main.T {A: 1, B: "x"}``."""
+        return format_value(self, depth=depth, max_elements=max_elements, with_type=True)
+
+    # -- JSON ------------------------------------------------------------------------------------
+
+    def to_json(self, max_depth: int = DEFAULT_JSON_DEPTH, max_elements: int = MAX_ELEMENTS) -> dict[str, Any]:
+        """The value tree of CLI.md (``type``, ``kind``, ``address`` and the kind's keys)."""
+        return _JsonWriter(max_depth, max_elements).tree(self, 0, frozenset())
+
+
+@dataclass
+class Variable:
+    """An argument or local of a frame, with its value."""
+
+    name: str
+    kind: str  # "arg" or "local"
+    value: Value
+    decl_line: int | None = None
+
+    def to_json(self, max_depth: int = DEFAULT_JSON_DEPTH) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "value": self.value.to_json(max_depth),
+                "decl_line": self.decl_line}
+
+
+def unreadable(type_name: str, address: int | None, reason: str) -> Value:
+    """A value that cannot be shown, with why (``optimized out``, ``unmapped at 0x...``...)."""
+    return Value(type_name, "unreadable", address, error=reason)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _float(raw: bytes) -> float:
+    return float(struct.unpack("<f" if len(raw) == 4 else "<d", raw)[0])
+
+
+def _mem_reason(e: UnreadableMemory) -> str:
+    return f"{e.reason} at {e.addr:#x}"
+
+
+def _check_extent(mem: Any, ptr: int, n: int, elem_size: int, what: str) -> None:
+    """Refuse lengths the core cannot hold: bytes [ptr, ptr + n*elem_size) must all be readable."""
+    if n < 0:
+        raise ValueError_(f"bad {what} length {n}")
+    total = n * elem_size
+    if total == 0:
+        return
+    if not ptr:
+        raise ValueError_(f"{what} of length {n} with a nil data pointer")
+    if total > 1 << 40:
+        raise ValueError_(f"{what} length {n} is impossible")
+    got = mem.readable_prefix(ptr, total)
+    if got < total:
+        raise UnreadableMemory(ptr + got, total - got,
+                               f"{what} of {total} bytes at {ptr:#x} is not in the core "
+                               f"({mem.why_unreadable(ptr + got) or 'unmapped'})")
+
+
+def _find_field(v: Value, name: str, depth: int) -> Value | None:
+    if depth > 8:
+        return None
+    if v.kind == "ptr":
+        t = v.target()
+        return _find_field(t, name, depth + 1) if t is not None else None
+    if v.kind != "struct":
+        return None
+    fields = v.fields()
+    for f, fv in fields:
+        if f.name == name:
+            return fv
+    for f, fv in fields:  # promoted fields of embedded structs, breadth first by depth
+        if f.embedded:
+            got = _find_field(fv, name, depth + 1)
+            if got is not None:
+                return got
+    return None
+
+
+@dataclass
+class ChanInfo:
+    qcount: int
+    dataqsiz: int
+    buf: int
+    elemsize: int
+    recvx: int
+    closed: bool
+    header_size: int
+
+
+def _struct_behind(t: GoType) -> GoType | None:
+    """The struct a map/chan type's header pointer points to (hash<K,V>, map<K,V>, hchan<T>)."""
+    cur: GoType | None = t
+    for _ in range(8):
+        if cur is None:
+            return None
+        if cur.kind == "struct" and cur.tag == 0x13:
+            return cur
+        cur = cur.target
+    return None
+
+
+def _read_chan(mem: Any, t: GoType, hdr: int) -> ChanInfo:
+    st = _struct_behind(t)
+    if st is None:
+        raise ValueError_(f"{t.name}: no hchan type in DWARF")
+
+    def off(name: str, default: int) -> int:
+        f = st.field(name)
+        return f.offset if f is not None else default
+
+    size = st.size or 96
+    raw = mem.read(hdr, size)
+
+    def u(name: str, default: int, width: int = 8) -> int:
+        o = off(name, default)
+        return int.from_bytes(raw[o:o + width], "little")
+
+    qcount, dataqsiz, buf = u("qcount", 0), u("dataqsiz", 8), u("buf", 16)
+    elemsize = u("elemsize", 24, 2)
+    closed = u("closed", 28, 4) != 0
+    recvx = u("recvx", 48)
+    if dataqsiz > 1 << 40 or qcount > dataqsiz or (dataqsiz and recvx >= dataqsiz):
+        raise ValueError_(f"bad channel: qcount {qcount}, dataqsiz {dataqsiz}, recvx {recvx}")
+    if qcount and elemsize:
+        _check_extent(mem, buf, dataqsiz, elemsize, "channel buffer")
+    return ChanInfo(qcount, dataqsiz, buf, elemsize, recvx, closed, size)
+
+
+def _key_label(v: Value) -> str:
+    return format_value(v, depth=1, max_elements=4, with_type=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# JSON
+
+
+class _JsonWriter:
+    def __init__(self, max_depth: int, max_elements: int) -> None:
+        self.max_depth = max_depth
+        self.max_elements = max_elements
+        self.budget = MAX_JSON_NODES
+
+    def tree(self, v: Value, depth: int, path: frozenset[tuple[int, str]]) -> dict[str, Any]:
+        self.budget -= 1
+        d: dict[str, Any] = {"type": v.type_name, "kind": v.kind, "address": v.address}
+        k = v.kind
+        deeper = depth < self.max_depth and self.budget > 0
+        try:
+            return self._fill(v, d, k, depth, deeper, path)
+        except UnreadableMemory as e:
+            return {"type": v.type_name, "kind": "unreadable", "address": v.address, "error": _mem_reason(e)}
+        except ExplorerError as e:
+            return {"type": v.type_name, "kind": "unreadable", "address": v.address, "error": str(e)}
+
+    def _limit(self) -> int:
+        return max(0, min(self.max_elements, self.budget))
+
+    def _fill(self, v: Value, d: dict[str, Any], k: str, depth: int, deeper: bool,
+              path: frozenset[tuple[int, str]]) -> dict[str, Any]:
+        if k in ("bool", "int", "uint"):
+            d["value"] = v.value
+        elif k == "float":
+            d["value"] = _json_float(v.value)
+        elif k == "complex":
+            d["real"], d["imag"] = _json_float(v.real), _json_float(v.imag)
+        elif k == "string":
+            text, cut = v.text()
+            d.update(len=v.length, data=v.data, value=text)
+            if cut:
+                d["truncated"] = True
+        elif k in ("slice", "array"):
+            d["len"] = v.length
+            if k == "slice":
+                d["cap"], d["data"] = v.cap, v.data
+            d["elem_type"] = v.elem_type
+            key = (int(v.data or 0), v.type_name)
+            if k == "slice" and key in path and v.data:
+                d["elements"], d["cycle"] = [], True
+            elif deeper:
+                sub = path | {key} if k == "slice" else path
+                n = self._limit()
+                d["elements"] = [self.tree(e, depth + 1, sub) for e in v.elements(n)]
+                if len(d["elements"]) < int(v.length or 0):
+                    d["truncated"] = True
+            else:
+                d["elements"] = []
+                if v.length:
+                    d["truncated"] = True
+        elif k == "struct":
+            if deeper:
+                d["fields"] = [{"name": f.name, "value": self.tree(fv, depth + 1, path),
+                                **({"embedded": True} if f.embedded else {})}
+                               for f, fv in v.fields()]
+            else:
+                d["fields"] = []
+                d["truncated"] = True
+        elif k == "map":
+            d["len"] = v.length
+            d["value_type"] = v.elem_type
+            key = (int(v.value or 0), v.type_name)
+            if key in path and v.value:
+                d["entries"], d["cycle"] = [], True
+            elif deeper and v.value:
+                sub = path | {key}
+                n = self._limit()
+                ents = v.entries(n)
+                d["entries"] = [{"key": self.tree(a, depth + 1, sub), "value": self.tree(b, depth + 1, sub)}
+                                for a, b in ents]
+                if len(ents) < int(v.length or 0):
+                    d["truncated"] = True
+            else:
+                d["entries"] = []
+                if v.length:
+                    d["truncated"] = True
+            if v._map is not None:
+                d["layout"] = v._map.layout
+        elif k == "ptr":
+            d["value"] = v.value
+            d["target"] = None
+            if v.type_name == "unsafe.Pointer" or (v._t is not None and v._t.kind == "unsafe.Pointer"):
+                pass
+            elif v.value:
+                key = (int(v.value), v.type_name)
+                if key in path:
+                    d["cycle"] = True
+                elif deeper:
+                    t = v.target()
+                    d["target"] = self.tree(t, depth + 1, path | {key}) if t is not None else None
+                else:
+                    d["truncated"] = True
+        elif k == "iface":
+            d["dynamic_type"] = v.dynamic_type
+            d["value"] = None
+            if v._iface is not None:
+                if deeper:
+                    dv = v.dynamic_value()
+                    d["value"] = self.tree(dv, depth + 1, path) if dv is not None else None
+                else:
+                    d["truncated"] = True
+        elif k == "chan":
+            d.update(len=v.length, cap=v.cap, elem_type=v.elem_type, value=v.value, closed=v.closed)
+            if deeper and v.value:
+                n = self._limit()
+                d["elements"] = [self.tree(e, depth + 1, path) for e in v.queued(n)]
+                if len(d["elements"]) < int(v.length or 0):
+                    d["truncated"] = True
+            else:
+                d["elements"] = []
+        elif k == "func":
+            d["function"] = v.function
+            d["value"] = v.value
+            d["pc"] = v.data
+        elif k == "unreadable":
+            d["error"] = v.error
+        return d
+
+
+def _json_float(x: float | None) -> float | str | None:
+    if x is None:
+        return None
+    if math.isnan(x) or math.isinf(x):
+        return str(x).replace("inf", "Inf").replace("nan", "NaN")  # JSON has no NaN or Inf
+    return x
+
+
+# ---------------------------------------------------------------------------------------------------
+# One-line text (delve's print style): the TUI's summaries; explorer.render.values builds on it
+
+
+def format_float(x: float, size: int | None = 8) -> str:
+    """Go's ``%v`` of a float: the shortest text that reads back as the same float32/float64."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "+Inf" if x > 0 else "-Inf"
+    if size == 4:
+        want = struct.pack("<f", x)
+        for prec in range(1, 10):
+            s = f"{x:.{prec}g}"
+            if struct.pack("<f", float(s)) == want:
+                return _go_exp(s)
+    return _go_exp(repr(x))
+
+
+def _go_exp(s: str) -> str:
+    if "e" in s:
+        mant, exp = s.split("e")
+        sign = exp[0] if exp[0] in "+-" else "+"
+        digits = exp.lstrip("+-").lstrip("0") or "0"
+        return f"{mant}e{sign}{digits.zfill(2)}"
+    if s.endswith(".0"):
+        return s[:-2]
+    return s
+
+
+def go_quote(s: str) -> str:
+    """A Go double-quoted string literal of ``s`` (already-escaped ``\\xNN`` bytes kept)."""
+    out = ['"']
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 3 < len(s) + 0 and s[i + 1] == "x" and _is_hex(s[i + 2:i + 4]):
+            out.append(s[i:i + 4])
+            i += 4
+            continue
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\r":
+            out.append("\\r")
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\x{ord(c):02x}")
+        else:
+            out.append(c)
+        i += 1
+    out.append('"')
+    return "".join(out)
+
+
+def _is_hex(s: str) -> bool:
+    return len(s) == 2 and all(ch in "0123456789abcdefABCDEF" for ch in s)
+
+
+def format_value(v: Value, *, depth: int = 3, max_elements: int = 64, with_type: bool = True,
+                 max_string: int = 512) -> str:
+    """One line of text for ``v``, descending ``depth`` levels, ``max_elements`` per collection."""
+    return _fmt(v, depth, max_elements, with_type, max_string, frozenset())
+
+
+def _fmt(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tuple[int, str]]) -> str:
+    try:
+        return _fmt1(v, depth, n, typed, ms, path)
+    except UnreadableMemory as e:
+        return f"(unreadable {_mem_reason(e)})"
+    except ExplorerError as e:
+        return f"(unreadable {e})"
+
+
+def _fmt1(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tuple[int, str]]) -> str:
+    k = v.kind
+    tn = v.type_name
+    pre = f"{tn} " if typed else ""
+    if k == "unreadable":
+        return f"{pre}(unreadable {v.error})" if typed else f"(unreadable {v.error})"
+    if k == "bool":
+        s = "true" if v.value else "false"
+        return s
+    if k in ("int", "uint"):
+        s = str(v.value)
+        return s if tn in _PLAIN_NUMERIC or not typed else f"{tn}({s})"
+    if k == "float":
+        s = format_float(v.value, v.size)
+        return s if tn in _PLAIN_NUMERIC or not typed else f"{tn}({s})"
+    if k == "complex":
+        half = (v.size or 16) // 2
+        re_, im = format_float(v.real or 0.0, half), format_float(v.imag or 0.0, half)
+        sign = "" if im.startswith(("-", "+")) else "+"
+        return f"({re_}{sign}{im}i)"
+    if k == "string":
+        text, cut = v.text(ms)
+        s = go_quote(text) + ("..." if cut else "")
+        return s if tn == "string" or not typed else f"{tn}({s})"
+    if k in ("slice", "array"):
+        head = pre
+        if k == "slice":
+            if v.is_nil:
+                return f"{pre}nil"
+            head = f"{pre}len={v.length} cap={v.cap} "
+        if depth <= 0:
+            return f"{head}[...]" if v.length else f"{head}[]"
+        elems = v.elements(n)
+        if v.elem_type == "uint8" and elems:
+            parts = [f"{e.value:#04x}" if e.kind == "uint" else _fmt(e, 0, n, False, ms, path) for e in elems]
+        else:
+            parts = [_fmt(e, depth - 1, n, False, ms, path) for e in elems]
+        if int(v.length or 0) > len(elems):
+            parts.append(f"...+{int(v.length or 0) - len(elems)} more")
+        return f"{head}[{', '.join(parts)}]"
+    if k == "struct":
+        if depth <= 0:
+            return f"{pre}{{...}}"
+        parts = [f"{f.name}: {_fmt(fv, depth - 1, n, False, ms, path)}" for f, fv in v.fields()[:n]]
+        return f"{pre}{{{', '.join(parts)}}}"
+    if k == "ptr":
+        if not v.value:
+            return f"{pre}nil" if typed else "nil"
+        addr = f"{v.value:#x}"
+        if v._t is None or v._t.kind != "ptr":
+            return f"{pre}({addr})" if typed else f"unsafe.Pointer({addr})"
+        key = (int(v.value), tn)
+        if key in path or depth <= 0:
+            return f"{tn}({addr})"
+        t = v.target()
+        inner = _fmt(t, depth - 1, n, True, ms, path | {key}) if t is not None else "?"
+        return f"*{inner}" if not inner.startswith("(unreadable") else f"{tn}({addr}) {inner}"
+    if k == "map":
+        if not v.value:
+            return f"{pre}nil"
+        if depth <= 0:
+            return f"{pre}len={v.length} [...]"
+        ents = v.entries(n)
+        parts = [f"{_fmt(a, 1, n, False, ms, path)}: {_fmt(b, depth - 1, n, False, ms, path)}" for a, b in ents]
+        if int(v.length or 0) > len(ents):
+            parts.append(f"...+{int(v.length or 0) - len(ents)} more")
+        return f"{pre}len={v.length} [{', '.join(parts)}]"
+    if k == "iface":
+        if v._iface is None:
+            return f"{pre}nil"
+        dv = v.dynamic_value()
+        inner = _fmt(dv, depth - 1, n, False, ms, path) if dv is not None and depth > 0 else "..."
+        return f"{tn}({v.dynamic_type}) {inner}" if typed else f"{v.dynamic_type}({inner})"
+    if k == "chan":
+        if not v.value:
+            return f"{pre}nil"
+        s = f"{pre}{v.length}/{v.cap}"
+        if v.closed:
+            s += " (closed)"
+        if depth > 0 and v.length:
+            q = v.queued(n)
+            s += " [" + ", ".join(_fmt(e, depth - 1, n, False, ms, path) for e in q)
+            s += f", ...+{int(v.length or 0) - len(q)} more]" if int(v.length or 0) > len(q) else "]"
+        return s
+    if k == "func":
+        if not v.value:
+            return f"{pre}nil"
+        return v.function or f"{v.data:#x}"
+    return f"{pre}?"
+
+
+_PLAIN_NUMERIC = {"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
+                  "uintptr", "float32", "float64", "complex64", "complex128", "bool"}
+
+
+def iter_tree(v: Value, max_depth: int = 4) -> Iterator[tuple[int, str, Value]]:
+    """Depth-first (depth, name, value) over ``v``'s children (for views and tests)."""
+    stack: list[tuple[int, str, Value]] = [(0, "", v)]
+    while stack:
+        d, name, cur = stack.pop()
+        yield d, name, cur
+        if d < max_depth and cur.has_children:
+            for cname, child in reversed(cur.children()):
+                stack.append((d + 1, cname, child))

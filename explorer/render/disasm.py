@@ -1,0 +1,203 @@
+"""Disassembly of one function with capstone: Intel syntax (amd64) or ARM64, call targets named.
+
+Code bytes come from the process's address space (the executable's text, under the core), so the
+listing is what the process ran. Direct calls and jumps are resolved through ``.gopclntab``
+(``call main.processOrder``), RIP-relative operands through the symbol table where there is one
+(``lea rax, [rip + 0x1234]  ; runtime.types+0x80``); each instruction carries its source line.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rich.text import Text
+
+from explorer.errors import ExplorerError
+
+#: Functions bigger than this are disassembled only up to it.
+MAX_FUNC_BYTES = 1 << 20
+
+_IMM = re.compile(r"^#?(0x[0-9a-f]+)$")
+_RIP = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+)\]")
+_BRANCH_X86 = ("call", "jmp", "ja", "jae", "jb", "jbe", "je", "jne", "jg", "jge", "jl", "jle", "jo", "jno",
+               "js", "jns", "jp", "jnp", "jrcxz", "jecxz", "loop")
+_BRANCH_ARM = ("bl", "b", "cbz", "cbnz", "tbz", "tbnz", "adr", "adrp")
+
+
+@dataclass(frozen=True, slots=True)
+class DisasmLine:
+    """One instruction."""
+
+    address: int
+    size: int
+    raw: bytes
+    mnemonic: str
+    operands: str
+    target: int | None  # branch or call target, or RIP-relative address
+    target_name: str | None  # "main.processOrder", "<+0x1a>", "runtime.types+0x80"
+    file: str
+    line: int
+
+    @property
+    def is_call(self) -> bool:
+        return self.mnemonic in ("call", "bl", "blr")
+
+
+@dataclass
+class Listing:
+    """A function's instructions; ``error`` says why it stopped early (unreadable bytes...)."""
+
+    function: str
+    entry: int
+    end: int
+    lines: list[DisasmLine]
+    error: str | None = None
+
+    def index_of(self, pc: int) -> int | None:
+        """Index of the instruction that contains ``pc``."""
+        addrs = [ln.address for ln in self.lines]
+        i = bisect.bisect_right(addrs, pc) - 1
+        if i >= 0 and pc < self.lines[i].address + self.lines[i].size:
+            return i
+        return None
+
+
+@lru_cache(maxsize=4)
+def _capstone(arch: str) -> Any:
+    import capstone
+
+    if arch == "amd64":
+        return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+    if arch == "arm64":
+        return capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+    raise ExplorerError(f"no disassembler for {arch}")
+
+
+class SymbolIndex:
+    """Address → name for data symbols (sorted table with bisect); empty for stripped binaries."""
+
+    def __init__(self, symbols: dict[str, tuple[int, int]], bias: int = 0) -> None:
+        rows = sorted((addr + bias, size, name) for name, (addr, size) in symbols.items() if addr and size)
+        self._addrs = [r[0] for r in rows]
+        self._rows = rows
+
+    def name(self, addr: int) -> str | None:
+        i = bisect.bisect_right(self._addrs, addr) - 1
+        if i < 0:
+            return None
+        start, size, name = self._rows[i]
+        if addr >= start + size:
+            return None
+        return name if addr == start else f"{name}+{addr - start:#x}"
+
+
+def disassemble(read: Callable[[int, int], bytes], pcln: Any, func: Any, arch: str,
+                symbols: SymbolIndex | None = None) -> Listing:
+    """Disassemble ``func`` (a pclntab Func) with code read by ``read(addr, size)``."""
+    size = min(func.end - func.entry, MAX_FUNC_BYTES)
+    error = None
+    if func.end - func.entry > MAX_FUNC_BYTES:
+        error = f"function is {func.end - func.entry} bytes: showing the first {MAX_FUNC_BYTES}"
+    try:
+        code = read(func.entry, size)
+    except ExplorerError as e:
+        return Listing(func.name, func.entry, func.end, [], f"code unreadable: {e}")
+    lines_table = _line_table(pcln, func)
+    cs = _capstone(arch)
+    out: list[DisasmLine] = []
+    end = func.entry
+    for addr, n, mnem, ops in cs.disasm_lite(code, func.entry):
+        end = addr + n
+        target, tname = _target(mnem, ops, addr + n, func, pcln, symbols, arch)
+        file, line = _lookup_line(lines_table, addr)
+        out.append(DisasmLine(addr, n, bytes(code[addr - func.entry : addr - func.entry + n]), mnem, ops,
+                              target, tname, file, line))
+    if end < func.entry + size and error is None:
+        error = f"cannot decode the instruction at {end:#x}"
+    return Listing(func.name, func.entry, func.end, out, error)
+
+
+def _line_table(pcln: Any, func: Any) -> list[tuple[int, int, str, int]]:
+    """(start, end, file, line) runs of the function's pc → line table."""
+    try:
+        lines = pcln.pc_ranges(func, func.pcln)
+        files = pcln.pc_ranges(func, func.pcfile)
+    except ExplorerError:
+        return []
+    out = []
+    file_starts = [s for s, _e, _v in files]
+    for start, end, line in lines:
+        j = bisect.bisect_right(file_starts, start) - 1
+        fno = files[j][2] if j >= 0 and start < files[j][1] else -1
+        try:
+            fname = pcln.file_name(func, fno) if fno >= 0 else "?"
+        except ExplorerError:
+            fname = "?"
+        out.append((start, end, fname, line))
+    return out
+
+
+def _lookup_line(table: Sequence[tuple[int, int, str, int]], pc: int) -> tuple[str, int]:
+    lo, hi = 0, len(table)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        s, e, f, ln = table[mid]
+        if pc < s:
+            hi = mid
+        elif pc >= e:
+            lo = mid + 1
+        else:
+            return f, ln
+    return "?", 0
+
+
+def _target(mnem: str, ops: str, next_pc: int, func: Any, pcln: Any, symbols: SymbolIndex | None,
+            arch: str) -> tuple[int | None, str | None]:
+    branches = _BRANCH_X86 if arch == "amd64" else _BRANCH_ARM
+    if mnem in branches or (arch == "arm64" and mnem.startswith("b.")):
+        m = _IMM.match(ops.split(",")[-1].strip())
+        if m:
+            t = int(m.group(1), 16)
+            return t, _name_pc(t, func, pcln, symbols)
+        return None, None
+    if arch == "amd64":
+        m = _RIP.search(ops)
+        if m:
+            off = int(m.group(2), 16)
+            t = next_pc + off if m.group(1) == "+" else next_pc - off
+            return t, _name_pc(t, func, pcln, symbols)
+    return None, None
+
+
+def _name_pc(t: int, func: Any, pcln: Any, symbols: SymbolIndex | None) -> str | None:
+    if func.entry <= t < func.end:
+        return f"<+{t - func.entry:#x}>"
+    f = pcln.find_func(t)
+    if f is not None:
+        return f.name if t == f.entry else f"{f.name}+{t - f.entry:#x}"
+    if symbols is not None:
+        return symbols.name(t)
+    return None
+
+
+def render_line(ln: DisasmLine, entry: int, *, current: bool = False, show_bytes: bool = False) -> Text:
+    """``▶ 0x7b2a4f <+0x8f>  call   main.processOrder    :52``"""
+    t = Text(no_wrap=True, end="")
+    t.append("▶ " if current else "  ", style="bold red" if current else "")
+    t.append(f"{ln.address:#x}", style="cyan")
+    t.append(f" <+{ln.address - entry:#06x}> ", style="dim")
+    if show_bytes:
+        t.append(f"{ln.raw.hex(' '):<30} ", style="dim")
+    t.append(f"{ln.mnemonic:<7}", style="bold" if ln.is_call else "yellow" if ln.target_name else "")
+    if ln.is_call and ln.target_name and _IMM.match(ln.operands.strip()):
+        t.append(" " + ln.target_name, style="bold green")
+    else:
+        t.append(" " + ln.operands)
+        if ln.target_name:
+            t.append(f"  ; {ln.target_name}", style="green")
+    return t

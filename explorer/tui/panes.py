@@ -1,0 +1,520 @@
+"""The main screen's panes: goroutines, backtrace, variables, source, disassembly, crash summary."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static, Tree
+from textual.widgets.tree import TreeNode
+
+from explorer.render.disasm import Listing, render_line
+from explorer.tui.lines import LineList
+
+# ---------------------------------------------------------------------------------------------------
+# Goroutines
+
+
+@dataclass
+class GroupRow:
+    """A group of goroutines parked at the same stack."""
+
+    index: int
+    status: str
+    goroutines: list[Any]
+
+
+@dataclass
+class GoroutineRows:
+    """What the goroutine list shows: flat, or grouped; filtered by a set of g addresses."""
+
+    goroutines: list[Any] = field(default_factory=list)
+    groups: list[GroupRow] | None = None
+    grouped: bool = False
+    keep: set[int] | None = None  # g addresses that pass the filter (None: all)
+    expanded: set[int] = field(default_factory=set)  # expanded group indexes
+
+    def rows(self) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        keep = self.keep
+        if self.grouped and self.groups is not None:
+            for grp in self.groups:
+                members = [g for g in grp.goroutines if keep is None or g.addr in keep]
+                if not members:
+                    continue
+                out.append(("group", GroupRow(grp.index, grp.status, members)))
+                if grp.index in self.expanded:
+                    out.extend(("g", g) for g in members)
+            return out
+        return [("g", g) for g in self.goroutines if keep is None or g.addr in keep]
+
+
+class GoroutineList(LineList):
+    """Every goroutine (100,000 rows stay fast): id, status or wait reason, where it is in user code."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("G", "toggle_group", "Group", tooltip="Group goroutines parked at the same stack"),
+        Binding("slash", "filter", "Filter", tooltip="Filter goroutines by function, file, status or id"),
+        Binding("right,l", "expand", "Expand group", show=False),
+        Binding("left,h", "collapse", "Collapse group", show=False),
+    ]
+
+    class Selected(Message):
+        """The cursor is on goroutine ``g`` (None for an empty list)."""
+
+        def __init__(self, g: Any) -> None:
+            super().__init__()
+            self.g = g
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.data = GoroutineRows()
+        self.where: dict[int, tuple[str, str]] = {}  # g addr -> (function, file:line) of its user frame
+        self.crashed_addr: int | None = None
+        self._items: list[tuple[str, Any]] = []
+        self._row_of: dict[int, int] = {}
+
+    def set_goroutines(self, gs: list[Any], crashed_addr: int | None) -> None:
+        self.crashed_addr = crashed_addr
+        if crashed_addr is not None:  # the crashing goroutine first, as the runtime prints it
+            gs = sorted(gs, key=lambda g: g.addr != crashed_addr)
+        self.data.goroutines = gs
+        self.rebuild()
+
+    def rebuild(self, keep_selection: bool = True) -> None:
+        current = self.current_goroutine() if keep_selection else None
+        self._items = self.data.rows()
+        self._row_of = {}
+        for i, (kind, obj) in enumerate(self._items):
+            if kind == "g":
+                self._row_of.setdefault(obj.addr, i)
+        self.set_row_count(len(self._items))
+        self.border_subtitle = self._subtitle()
+        if current is not None:
+            self.show_goroutine(current, notify=False)
+
+    def _subtitle(self) -> str:
+        total = len(self.data.goroutines)
+        shown = sum(1 for k, _ in self._items if k == "g") if not self.data.grouped else None
+        parts = []
+        if self.data.keep is not None:
+            n = len(self.data.keep)
+            parts.append(f"{n} of {total} match")
+        elif shown is not None:
+            parts.append(f"{total}")
+        if self.data.grouped and self.data.groups is not None:
+            parts.append(f"{len(self._items)} rows, grouped")
+        return " · ".join(parts)
+
+    def set_where(self, where: dict[int, tuple[str, str]]) -> None:
+        self.where.update(where)
+        self.invalidate()
+
+    def set_groups(self, groups: list[GroupRow]) -> None:
+        self.data.groups = groups
+        self.rebuild()
+
+    def set_filter(self, keep: set[int] | None) -> None:
+        self.data.keep = keep
+        self.rebuild()
+
+    def current_goroutine(self) -> Any:
+        if not self._items:
+            return None
+        kind, obj = self._items[min(self.cursor, len(self._items) - 1)]
+        return obj.goroutines[0] if kind == "group" else obj
+
+    def show_goroutine(self, g: Any, *, notify: bool = False) -> bool:
+        """Put the cursor on ``g`` (expanding its group); False if it is filtered out."""
+        i = self._row_of.get(g.addr)
+        if i is None and self.data.grouped and self.data.groups:
+            for grp in self.data.groups:
+                if any(x.addr == g.addr for x in grp.goroutines):
+                    self.data.expanded.add(grp.index)
+                    self.rebuild(keep_selection=False)
+                    i = self._row_of.get(g.addr)
+                    break
+        if i is None:
+            return False
+        self.set_cursor(i, notify=notify, center=True)
+        return True
+
+    def row_text(self, index: int) -> Text:
+        kind, obj = self._items[index]
+        t = Text(no_wrap=True, end="")
+        if kind == "group":
+            grp: GroupRow = obj
+            first = grp.goroutines[0]
+            t.append("▾ " if grp.index in self.data.expanded else "▸ ", style="bold")
+            t.append(f"{len(grp.goroutines):>5}× ", style="bold magenta")
+            t.append(f"[{grp.status}] ", style="yellow")
+            self._append_where(t, first)
+            return t
+        g = obj
+        indent = "    " if self.data.grouped else ""
+        crashed = g.addr == self.crashed_addr
+        t.append(indent)
+        t.append("✖ " if crashed else "  ", style="bold red")
+        t.append(f"{g.id:>6} ", style="bold red" if crashed else "bold")
+        status = g.header_status
+        t.append(f"{status[:22]:<22} ", style="green" if g.status == "running" else "yellow")
+        self._append_where(t, g)
+        if g.thread is not None:
+            t.append(f"  thread {g.thread}", style="dim")
+        return t
+
+    def _append_where(self, t: Text, g: Any) -> None:
+        w = self.where.get(g.addr)
+        if w is None:
+            t.append("…", style="dim")
+            return
+        t.append(w[0])
+        t.append(f"  {w[1]}", style="dim")
+
+    def action_toggle_group(self) -> None:
+        self.post_message(GroupRequested(not self.data.grouped))
+
+    def apply_grouping(self, grouped: bool) -> None:
+        self.data.grouped = grouped
+        self.rebuild()
+
+    def action_filter(self) -> None:
+        self.post_message(FilterRequested())
+
+    def action_expand(self) -> None:
+        if self._items and self._items[self.cursor][0] == "group":
+            grp = self._items[self.cursor][1]
+            if grp.index not in self.data.expanded:
+                self.data.expanded.add(grp.index)
+                self.rebuild()
+
+    def action_collapse(self) -> None:
+        if not self._items:
+            return
+        kind, obj = self._items[self.cursor]
+        if kind == "group":
+            self.data.expanded.discard(obj.index)
+            self.rebuild()
+            return
+        if self.data.grouped and self.data.groups:  # from a member: collapse its group
+            for grp in self.data.groups:
+                if grp.index in self.data.expanded and any(x.addr == obj.addr for x in grp.goroutines):
+                    self.data.expanded.discard(grp.index)
+                    self.rebuild(keep_selection=False)
+                    for i, (k, o) in enumerate(self._items):
+                        if k == "group" and o.index == grp.index:
+                            self.set_cursor(i, notify=False)
+                    return
+
+    def action_activate(self) -> None:
+        if not self._items:
+            return
+        kind, obj = self._items[self.cursor]
+        if kind == "group":
+            if obj.index in self.data.expanded:
+                self.action_collapse()
+            else:
+                self.action_expand()
+            return
+        super().action_activate()
+
+
+class GroupRequested(Message):
+    def __init__(self, grouped: bool) -> None:
+        super().__init__()
+        self.grouped = grouped
+
+
+class FilterRequested(Message):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------------
+# Backtrace
+
+
+class BacktraceView(LineList):
+    """The selected goroutine's frames, innermost first; the cursor is the selected frame."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "up", "Up frame", show=False),
+        Binding("d", "down", "Down frame", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.frames: list[Any] = []
+        self.std: list[bool] = []
+        self.g: Any = None
+        self.error: str | None = None
+
+    def set_frames(self, g: Any, frames: list[Any], std: list[bool], error: str | None, created_by: str | None) \
+            -> None:
+        self.g, self.frames, self.std, self.error = g, frames, std, error
+        self.created_by = created_by
+        extra = 1 if (error or created_by) else 0
+        width = max((len(f.function) + len(os.path.basename(f.file)) + 16 for f in frames), default=0)
+        self.set_row_count(len(frames) + extra, width)
+
+    def row_text(self, index: int) -> Text:
+        t = Text(no_wrap=True, end="")
+        if index >= len(self.frames):
+            if self.error:
+                t.append(f"  …backtrace stopped: {self.error}", style="red")
+            elif self.created_by:
+                t.append(f"  created by {self.created_by}", style="dim italic")
+            return t
+        f = self.frames[index]
+        std = self.std[index] if index < len(self.std) else False
+        t.append(f"{f.index:>3} ", style="dim")
+        name_style = "dim" if std else "bold"
+        t.append(f.function, style=name_style)
+        if f.inlined:
+            t.append(" (inlined)", style="dim italic")
+        if f.stack != "g":
+            t.append(f" [{f.stack}]", style="dim magenta")
+        t.append(f"  {os.path.basename(f.file)}:{f.line}", style="dim" if std else "cyan")
+        if getattr(f, "signal", None):
+            t.append(f"  ← signal {f.signal}", style="bold red")
+        return t
+
+    def set_cursor(self, index: int, *, notify: bool = True, center: bool = False) -> None:
+        if self.frames:
+            index = min(index, len(self.frames) - 1)
+        super().set_cursor(index, notify=notify, center=center)
+
+    def action_up(self) -> None:  # delve's "up": towards the caller
+        self.set_cursor(self.cursor + 1)
+
+    def action_down(self) -> None:
+        self.set_cursor(self.cursor - 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Source and disassembly
+
+
+class SourceView(LineList):
+    """Source lines around the frame's line (the current one marked)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: list[Text] = []
+        self.current: int | None = None  # 1-based line number
+        self.message: str | None = None
+
+    def set_source(self, lines: list[Text], current: int | None, title: str) -> None:
+        self.lines, self.current, self.message = lines, current, None
+        self.border_title = title
+        width = max((t.cell_len for t in lines), default=0) + 9
+        self.set_row_count(len(lines), width)
+        if current:
+            self.set_cursor(current - 1, notify=False, center=True)
+
+    def set_message(self, message: str, title: str = "Source") -> None:
+        self.lines, self.current, self.message = [], None, message
+        self.border_title = title
+        self.set_row_count(1)
+
+    def row_text(self, index: int) -> Text:
+        if self.message is not None:
+            return Text(self.message, style="dim italic", no_wrap=True, end="")
+        t = Text(no_wrap=True, end="")
+        cur = self.current == index + 1
+        t.append(f"{index + 1:>5} ", style="bold yellow" if cur else "dim")
+        t.append("▶ " if cur else "  ", style="bold red")
+        if index < len(self.lines):
+            t.append_text(self.lines[index])
+        return t
+
+
+class DisasmView(LineList):
+    """The frame's function, disassembled; the instruction at the frame's pc marked."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.listing: Listing | None = None
+        self.current: int | None = None
+        self.message: str | None = None
+
+    def set_listing(self, listing: Listing, current: int | None) -> None:
+        self.listing, self.current, self.message = listing, current, None
+        self.border_title = f"Disassembly: {listing.function}"
+        self.set_row_count(len(listing.lines) + (1 if listing.error else 0), 96)
+        if current is not None:
+            self.set_cursor(current, notify=False, center=True)
+
+    def set_message(self, message: str) -> None:
+        self.listing, self.current, self.message = None, None, message
+        self.border_title = "Disassembly"
+        self.set_row_count(1)
+
+    def row_text(self, index: int) -> Text:
+        if self.message is not None or self.listing is None:
+            return Text(self.message or "", style="dim italic", no_wrap=True, end="")
+        if index >= len(self.listing.lines):
+            return Text(f"  … {self.listing.error}", style="red", no_wrap=True, end="")
+        ln = self.listing.lines[index]
+        t = render_line(ln, self.listing.entry, current=index == self.current)
+        prev = self.listing.lines[index - 1] if index else None
+        if prev is None or prev.line != ln.line:
+            t.append(f"  :{ln.line}", style="dim cyan")
+        return t
+
+
+# ---------------------------------------------------------------------------------------------------
+# Variables
+
+
+@dataclass
+class VarData:
+    """What a variables-tree node holds: the value, its expression path, whether children loaded."""
+
+    path: str
+    value: Any
+    loaded: bool = False
+    placeholder: bool = False
+
+
+class VariablesTree(Tree[VarData]):
+    """Arguments and locals; a node's children are read from the core when it is first opened."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x", "hex", "Hex view", tooltip="Open the hex view at this value's bytes"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("right,l", "expand_node", "Expand", show=False),
+        Binding("left,h", "collapse_node", "Collapse", show=False),
+    ]
+
+    class HexRequested(Message):
+        def __init__(self, node: TreeNode[VarData]) -> None:
+            super().__init__()
+            self.node = node
+
+    class LoadChildren(Message):
+        def __init__(self, node: TreeNode[VarData]) -> None:
+            super().__init__()
+            self.node = node
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("variables", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.auto_expand = True
+
+    def clear_message(self, message: str) -> None:
+        self.clear()
+        self.root.add_leaf(Text(message, style="dim italic"))
+
+    def add_value(self, parent: TreeNode[VarData], label: Text, path: str, value: Any, has_children: bool,
+                  expand: bool = False) -> TreeNode[VarData]:
+        data = VarData(path, value)
+        if has_children:
+            node = parent.add(label, data, expand=False)
+            node.add_leaf(Text("loading…", style="dim italic"), VarData(path, None, placeholder=True))
+            if expand:
+                node.expand()
+            return node
+        return parent.add_leaf(label, data)
+
+    def fill_children(self, node: TreeNode[VarData], children: list[tuple[Text, str, Any, bool]],
+                      more: int) -> None:
+        node.remove_children()
+        for label, path, value, has_children in children:
+            self.add_value(node, label, path, value, has_children)
+        if more:
+            node.add_leaf(Text(f"… {more} more", style="dim italic"))
+        if not children and not more:
+            node.add_leaf(Text("(empty)", style="dim italic"))
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[VarData]) -> None:
+        data = event.node.data
+        if data is not None and not data.loaded and data.value is not None:
+            data.loaded = True
+            self.post_message(self.LoadChildren(event.node))
+
+    def action_hex(self) -> None:
+        node = self.cursor_node
+        if node is not None:
+            self.post_message(self.HexRequested(node))
+
+    def action_expand_node(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node is not None and node.children and node.is_expanded:
+            self.action_cursor_down()
+
+    def action_collapse_node(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+
+def value_label(name: str, value: Any, summary: str) -> Text:
+    """``body []uint8 = len 64 cap 512 [79,82,68,57,...]``"""
+    t = Text(no_wrap=True, end="")
+    t.append(name, style="bold")
+    tn = getattr(value, "type_name", "")
+    if tn:
+        t.append(f" {tn}", style="dim cyan")
+    kind = getattr(value, "kind", "")
+    t.append(" = ", style="dim")
+    t.append(summary, style="red" if kind == "unreadable" else "")
+    return t
+
+
+# ---------------------------------------------------------------------------------------------------
+# Crash summary
+
+
+class CrashSummary(Static):
+    """Signal, fault address, panic message, Go version, build-ID warning."""
+
+    def show_loading(self, what: str) -> None:
+        self.update(Text.assemble(("gocore-tui ", "bold"), (what, "italic")))
+
+    def show_info(self, d: dict[str, Any], warnings: list[str]) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(os.path.basename(d.get("executable") or "?"), style="bold")
+        t.append(f"  {d.get('go_version') or 'Go ?'} {d.get('arch', '')}", style="cyan")
+        sig = d.get("signal_name")
+        t.append("  │  ", style="dim")
+        t.append(f"{sig} ({d.get('signal')})" if sig else "no signal", style="bold red" if sig else "dim")
+        go_sig = d.get("go_signal")
+        if go_sig and go_sig.get("signal") != d.get("signal"):
+            t.append(f" after {go_sig['signal_name']} at pc {go_sig['pc']:#x}", style="red")
+        fault = d.get("fault_address")
+        t.append("  fault addr ", style="dim")
+        t.append(f"{fault:#x}" if fault is not None else "-", style="bold" if fault is not None else "dim")
+        t.append("  │  ", style="dim")
+        crashed = d.get("crashed_goroutine")
+        t.append(f"goroutine {crashed} crashed" if crashed is not None else "no goroutine on the crashing thread",
+                 style="bold" if crashed is not None else "dim")
+        t.append(f"  {d.get('goroutines')} goroutines, {d.get('threads')} threads", style="dim")
+        if d.get("build_id_match") is True:
+            t.append("  build ID ✔", style="green")
+        elif d.get("build_id_match") is None:
+            t.append("  build ID ?", style="dim")
+        lines = [t]
+        panic = d.get("panic")
+        p = Text(no_wrap=True, overflow="ellipsis")
+        if panic:
+            p.append("panic: ", style="bold red")
+            p.append(str(panic).splitlines()[0] if str(panic) else "")
+        else:
+            p.append("no panic recorded", style="dim")
+        lines.append(p)
+        for w in warnings:
+            lines.append(Text("⚠ " + w, style="bold yellow on red" if "build ID" in w else "yellow",
+                              no_wrap=True, overflow="ellipsis"))
+        self.update(Text("\n").join(lines))

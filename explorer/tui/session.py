@@ -1,0 +1,211 @@
+"""What the TUI knows of the process, without Textual: the model, a lock, and the small decisions
+(which frame is "user code", what ``x 0xc000:64`` means, what a saved file is called).
+
+Workers run in threads. pyelftools reads DWARF through one shared stream, so every call that may
+touch DWARF (loading, variables, expressions, values) holds :attr:`Session.lock`; the unwinder and
+memory reads use only pclntab tables and mmaps and run without it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from explorer.errors import ExplorerError
+from explorer.goruntime.model import is_runtime_function
+from explorer.goruntime.unwind import Frame
+from explorer.render.source import SourceFinder
+
+#: Bytes shown for a bare address (``x 0xc000012000``) when no length is given.
+DEFAULT_X_LEN = 256
+#: The hex view refuses ranges bigger than this.
+MAX_VIEW_BYTES = 1 << 32
+
+_INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$")
+
+
+def parse_int(text: str) -> int | None:
+    """``0x1f``, ``31``, ``0o37``, ``0b11111`` (underscores allowed); None for anything else."""
+    t = text.strip()
+    if not _INT.match(t):
+        return None
+    try:
+        return int(t.replace("_", ""), 0) if not re.match(r"^[+-]?0[0-9]", t) else int(t.replace("_", ""), 10)
+    except ValueError:
+        return None
+
+
+def parse_range(text: str) -> tuple[int, int] | None:
+    """``ADDR:LEN`` as (addr, len), or None when it is not two integers (``b[0:4]`` is an expression)."""
+    if ":" not in text:
+        return None
+    a, _, n = text.strip().rpartition(":")
+    addr, size = parse_int(a), parse_int(n)
+    if addr is None or size is None:
+        return None
+    if addr < 0 or size < 0:
+        raise ExplorerError(f"{text}: address and length must not be negative")
+    return addr, size
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of an expression: ``s.ready["x"]`` → ``s.ready_x_``."""
+    name = re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("._") or "bytes"
+    return name[:80]
+
+
+def default_save_name(label: str, start: int, size: int, whole: int) -> str:
+    """The name the save dialog proposes: ``body.bin``, or ``body+0x4-16.bin`` for part of it."""
+    if re.fullmatch(r"0x[0-9a-fA-F]+(:\d+)?", label):
+        return f"mem-{start:x}-{size}.bin"
+    base = safe_name(label)
+    if start == 0 and size == whole:
+        return f"{base}.bin"
+    return f"{base}+{start:#x}-{size}.bin"
+
+
+def package_of(function: str) -> str:
+    """The package path of a function name: ``net/http.(*conn).serve`` → ``net/http``."""
+    name = function.split("[", 1)[0]
+    slash = name.rfind("/")
+    dot = name.find(".", slash + 1)
+    return name[:dot] if dot >= 0 else name
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a hex view or a save points: a labelled byte range."""
+
+    label: str  # what the user typed or the variable's name
+    addr: int
+    size: int
+    type_name: str = ""
+
+
+class Session:
+    """One open core for the TUI."""
+
+    def __init__(self, proc: Any, substitute: Sequence[tuple[str, str]] = ()) -> None:
+        self.proc = proc
+        self.lock = threading.RLock()
+        self.sources = SourceFinder(substitute)
+
+    # -- frames ----------------------------------------------------------------------------------
+
+    @cached_property
+    def goroot(self) -> str | None:
+        """GOROOT as the binary's file names give it (from a runtime function's file)."""
+        f = self.proc.pclntab.func_by_name("runtime.main") or self.proc.pclntab.func_by_name("runtime.goexit")
+        if f is None:
+            return None
+        file, _ = self.proc.pclntab.file_line(f, f.entry)
+        i = file.rfind("/src/runtime/")
+        return file[:i] if i >= 0 else None
+
+    def is_std(self, f: Frame) -> bool:
+        """A frame in the Go distribution (runtime, standard library), not the program's code."""
+        if is_runtime_function(f.function):
+            return True
+        root = self.goroot
+        if root and f.file.startswith(root + "/src/"):
+            return True
+        if root is None or not f.file.startswith("/"):  # -trimpath: judge by the package path
+            pkg = package_of(f.function)
+            first = pkg.split("/", 1)[0]
+            return pkg != "main" and "." not in first
+        return False
+
+    def default_frame(self, frames: Sequence[Frame]) -> int:
+        """The frame to select first: the innermost in the program's own code, else outside the
+        runtime, else the innermost."""
+        for f in frames:
+            if not self.is_std(f):
+                return f.index
+        for f in frames:
+            if not is_runtime_function(f.function):
+                return f.index
+        return 0
+
+    # -- values ----------------------------------------------------------------------------------
+
+    def variables(self, g: Any, frame_index: int) -> list[Any]:
+        """The frame's arguments and locals (explorer.goruntime.variables)."""
+        try:
+            from explorer.goruntime.variables import frame_variables
+        except ImportError as e:
+            raise ExplorerError("variables are not available in this build (no value layer)") from e
+        with self.lock:
+            return list(frame_variables(self.proc, g, frame_index))
+
+    def evaluate(self, expr: str, g: Any, frame_index: int) -> Any:
+        try:
+            from explorer.goruntime.expr import evaluate
+        except ImportError as e:
+            raise ExplorerError("expressions are not available in this build (no value layer)") from e
+        with self.lock:
+            return evaluate(self.proc, expr, g, frame_index)
+
+    def target(self, text: str, g: Any, frame_index: int, length: int | None = None) -> Target:
+        """What ``x``/``save`` point at: ``ADDR``, ``ADDR:LEN`` or an expression's bytes."""
+        text = text.strip()
+        if not text:
+            raise ExplorerError("an expression or an address is needed")
+        rng = parse_range(text)
+        if rng is not None:
+            addr, size = rng
+            return Target(text, addr, length if length is not None else size)
+        addr = parse_int(text)
+        if addr is not None:
+            if addr < 0:
+                raise ExplorerError(f"{text}: negative address")
+            return Target(text, addr, length if length is not None else DEFAULT_X_LEN)
+        value = self.evaluate(text, g, frame_index)
+        return self.value_target(text, value, length)
+
+    def value_target(self, label: str, value: Any, length: int | None = None) -> Target:
+        with self.lock:
+            rng = value.byte_range()
+            type_name = getattr(value, "type_name", "")
+        if rng is None:
+            raise ExplorerError(f"{label} ({type_name}) has no bytes to show")
+        addr, size = rng
+        if length is not None:
+            size = length
+        return Target(label, addr, size, type_name)
+
+    def save(self, addr: int, size: int, path: str | Path, *, force: bool = False) -> int:
+        try:
+            from explorer.goruntime.save import save_bytes
+        except ImportError as e:
+            raise ExplorerError("saving is not available in this build (no save module)") from e
+        with self.lock:
+            return int(save_bytes(self.proc, addr, size, str(path), force=force))
+
+    # -- disassembly -----------------------------------------------------------------------------
+
+    @cached_property
+    def symbols(self) -> Any:
+        from explorer.render.disasm import SymbolIndex
+
+        with self.lock:
+            return SymbolIndex(self.proc.exe.symbols, self.proc.pie_bias)
+
+    def listing(self, pc: int) -> Any:
+        """The disassembly of the function holding ``pc`` (cached per function)."""
+        from explorer.render.disasm import disassemble
+
+        func = self.proc.pclntab.find_func(pc)
+        if func is None:
+            raise ExplorerError(f"no function at pc {pc:#x}")
+        cache: dict[int, Any] = self.__dict__.setdefault("_listings", {})
+        if func.entry not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[func.entry] = disassemble(self.proc.memory.read, self.proc.pclntab, func, self.proc.arch,
+                                            self.symbols)
+        return cache[func.entry]
