@@ -25,6 +25,7 @@ supplies the ELF container. Addresses are link-time addresses: add the PIE bias 
 from __future__ import annotations
 
 import bisect
+import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -385,6 +386,90 @@ def _skip_plan(ab: _Abbrev, addr_size: int, offset_size: int, version: int) -> t
         else:
             raise BinaryFormatError(f"unknown DWARF form {form:#x}")
     return tuple(plan)
+
+
+def _uleb_bytes(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+_RE_ULEB = rb"[\x80-\xff]*[\x00-\x7f]"
+_RE_STR = rb"[^\x00]*\x00"
+
+
+def _op_re(op: int) -> bytes | None:
+    """A regular expression matching what one skip-plan operation skips (None: length-prefixed)."""
+    if op > 0:
+        return b".{%d}" % op
+    if op == _SK_STR:
+        return _RE_STR
+    if op == _SK_ULEB:
+        return _RE_ULEB
+    return None
+
+
+class _Scanner:
+    """Precompiled ways to step over the DIEs of one abbreviation table (for one unit shape).
+
+    The unit index decodes only a unit's direct children; everything below them is skipped. Most
+    of those DIEs (struct members, function parameters) are childless and made only of inline
+    strings, LEB128 numbers and fixed-size forms: a run of them is skipped by one regular
+    expression match, which is ~10x faster than stepping through their attributes in Python.
+    Named type DIEs are read by a per-abbreviation expression capturing the name and
+    ``DW_AT_go_runtime_type``.
+    """
+
+    def __init__(self, abbrevs: dict[int, _Abbrev], addr_size: int, offset_size: int,
+                 version: int) -> None:
+        self.plans = {code: _skip_plan(ab, addr_size, offset_size, version)
+                      for code, ab in abbrevs.items()}
+        alternatives: list[bytes] = []
+        type_bodies: dict[int, bytes] = {}
+        self.rt_forms: dict[int, int] = {}
+        self.type_res: dict[int, tuple[re.Pattern[bytes], bool]] = {}
+        for code, ab in abbrevs.items():
+            single = [_skip_plan(_Abbrev(0, 0, False, (a,)), addr_size, offset_size, version)
+                      for a in ab.attrs]
+            parts = [b"".join(x or b"" for x in map(_op_re, sp)) if all(_op_re(o) for o in sp)
+                     else None for sp in single]
+            if any(p is None for p in parts):
+                continue
+            body = b"".join(p or b"" for p in parts)
+            if not ab.has_children:
+                alternatives.append(re.escape(_uleb_bytes(code)) + body)
+            if ab.tag in _TYPE_TAGS:
+                captured = []
+                have_n = have_r = False
+                for (at, form, _imp), part in zip(ab.attrs, parts, strict=True):
+                    if at == AT_name and form == FORM_string and not have_n:
+                        captured.append(rb"(?P<n>[^\x00]*)\x00")
+                        have_n = True
+                    elif at == AT_go_runtime_type and not have_r and part:
+                        captured.append(b"(?P<r>" + (part or b"") + b")")
+                        self.rt_forms[code] = form
+                        have_r = True
+                    else:
+                        captured.append(part or b"")
+                if not have_n:
+                    captured.append(b"(?P<n>)")
+                if not have_r:
+                    captured.append(b"(?P<r>)")
+                type_bodies[code] = b"".join(captured)
+        runs = b"(?:" + b"|".join(alternatives) + b")*+" if alternatives else b""
+        self.skip_re: re.Pattern[bytes] | None = re.compile(runs, re.DOTALL) if runs else None
+        # A type DIE with children (struct members, array range, func params) is read with its
+        # whole subtree and the null that ends it when those children are all simple.
+        for code, body in type_bodies.items():
+            if abbrevs[code].has_children:
+                body += runs + b"\x00"
+            self.type_res[code] = (re.compile(body, re.DOTALL), abbrevs[code].has_children)
 
 
 # --- public model -----------------------------------------------------------------------------------
@@ -1047,7 +1132,7 @@ class _Index:
 
     def __init__(self) -> None:
         self.types: dict[str, int] = {}
-        self.type_attrs: list[tuple[int, dict[int, Any]]] = []
+        self.runtime_types: dict[int, int] = {}  # DW_AT_go_runtime_type -> DIE offset
         self.variables: dict[str, tuple[int, dict[int, Any]]] = {}
         self.constants: dict[str, tuple[int, dict[int, Any]]] = {}
         self.abstract: dict[str, int] = {}
@@ -1116,7 +1201,7 @@ class GoDwarf:
             raise BinaryFormatError("big-endian DWARF is not supported")
         self._info: bytes = info
         self._abbrev_tables: dict[int, dict[int, _Abbrev]] = {}
-        self._skip_plans: dict[tuple[int, int, int, int], dict[int, tuple[int, ...]]] = {}
+        self._scanners: dict[tuple[int, int, int, int], _Scanner] = {}
         self._indexes: dict[int, _Index] = {}
         self._types: dict[int, GoType] = {}
         self._subprograms: dict[int, Subprogram] = {}
@@ -1278,14 +1363,13 @@ class GoDwarf:
             self._abbrev_tables[cu.abbrev_offset] = table
         return table
 
-    def _plans(self, cu: CompileUnit) -> dict[int, tuple[int, ...]]:
+    def _scanner(self, cu: CompileUnit) -> _Scanner:
         key = (cu.abbrev_offset, cu.address_size, cu.offset_size, cu.version)
-        plans = self._skip_plans.get(key)
-        if plans is None:
-            plans = {code: _skip_plan(ab, cu.address_size, cu.offset_size, cu.version)
-                     for code, ab in self._abbrevs(cu).items()}
-            self._skip_plans[key] = plans
-        return plans
+        scanner = self._scanners.get(key)
+        if scanner is None:
+            scanner = _Scanner(self._abbrevs(cu), cu.address_size, cu.offset_size, cu.version)
+            self._scanners[key] = scanner
+        return scanner
 
     def _decode(self, cu: CompileUnit, pos: int, ab: _Abbrev,
                 resolve: bool = True) -> tuple[dict[int, Any], int]:
@@ -1463,13 +1547,54 @@ class GoDwarf:
             return idx
         data = self._info
         abbrevs = self._abbrevs(cu)
-        plans = self._plans(cu)
+        scanner = self._scanner(cu)
+        plans, skip_re, type_res = scanner.plans, scanner.skip_re, scanner.type_res
+        rt_forms = scanner.rt_forms
         end = cu.end
         pos = cu.first_child
         depth = 1
         decode = self._decode
-        types, type_attrs = idx.types, idx.type_attrs
+        types, rtypes = idx.types, idx.runtime_types
+        type_tags: dict[str, int] = {}
+        # Fast path for the runs of type DIEs that make up most of the runtime unit: one regular
+        # expression match per type (with its members), keyed by a one-byte abbreviation code.
+        fast = {code: (tre, abbrevs[code].tag, rt_forms.get(code, 0))
+                for code, (tre, _subtree) in type_res.items() if code < 0x80}
         while pos < end:
+            if depth == 1:
+                while True:
+                    entry = fast.get(data[pos])
+                    if entry is None:
+                        break
+                    tre, tag, rt_form = entry
+                    m = tre.match(data, pos + 1, end)
+                    if m is None:
+                        break
+                    raw_name, raw_rt = m.group("n", "r")
+                    if raw_name:
+                        name = raw_name.decode("utf-8", "replace")
+                        prev_tag = type_tags.get(name)
+                        if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
+                            types[name] = pos
+                            type_tags[name] = tag
+                    if raw_rt and rt_form != FORM_addrx:
+                        rt = _uleb(raw_rt, 0)[0] if rt_form == FORM_udata \
+                            else int.from_bytes(raw_rt, "little")
+                        if rt and rt not in rtypes:
+                            rtypes[rt] = pos
+                    elif raw_rt:
+                        break  # let the general path below resolve the index
+                    pos = m.end()
+                    if pos >= end:
+                        break
+                if pos >= end:
+                    break
+            elif skip_re is not None:
+                m = skip_re.match(data, pos, end)
+                if m is not None:
+                    pos = m.end()
+                    if pos >= end:
+                        break
             start = pos
             code = data[pos]
             pos += 1
@@ -1483,18 +1608,45 @@ class GoDwarf:
             ab = abbrevs.get(code)
             if ab is None:
                 raise BinaryFormatError(f"unknown abbreviation {code} at {start:#x}")
-            if depth == 1:
+            m = None
+            if depth == 1 and code in type_res:
+                tre, subtree = type_res[code]
+                m = tre.match(data, pos, end)
+            if m is not None:
+                pos = m.end()
+                tag = ab.tag
+                if subtree:
+                    depth -= 1  # the children and their null were read too (+1 again below)
+                raw_name, raw_rt = m.group("n", "r")
+                if raw_name:
+                    name = raw_name.decode("utf-8", "replace")
+                    prev_tag = type_tags.get(name)
+                    # A named Go type has a typedef and a definition under one name: keep the
+                    # definition, which carries the kind, size and fields.
+                    if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
+                        types[name] = start
+                        type_tags[name] = tag
+                if raw_rt:
+                    rt_form = rt_forms[code]
+                    rt = _uleb(raw_rt, 0)[0] if rt_form in (FORM_udata, FORM_addrx) \
+                        else int.from_bytes(raw_rt, "little")
+                    if rt_form == FORM_addrx:
+                        rt = self._addr_index(cu, rt)
+                    if rt:
+                        rtypes.setdefault(rt, start)
+            elif depth == 1:
                 attrs, pos = decode(cu, pos, ab)
                 tag = ab.tag
                 name = attrs.get(AT_name)
                 if tag in _TYPE_TAGS:
                     if name is not None:
-                        prev = types.get(name)
-                        # A named Go type has a typedef and a definition under one name: keep
-                        # the definition, which carries the kind, size and fields.
-                        if prev is None or (tag != TAG_typedef and self._tag_at(prev) == TAG_typedef):
+                        prev_tag = type_tags.get(name)
+                        if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
                             types[name] = start
-                    type_attrs.append((start, attrs))
+                            type_tags[name] = tag
+                    rtv = attrs.get(AT_go_runtime_type)
+                    if isinstance(rtv, int) and rtv:
+                        rtypes.setdefault(rtv, start)
                 elif tag == TAG_subprogram:
                     lo = attrs.get(AT_low_pc)
                     if lo is not None and AT_high_pc in attrs:
@@ -1536,12 +1688,6 @@ class GoDwarf:
         idx.functions.sort()
         idx.function_starts = [f[0] for f in idx.functions]
         return idx
-
-    def _tag_at(self, offset: int) -> int:
-        cu = self.cu_at_offset(offset)
-        code = _uleb(self._info, offset)[0]
-        ab = self._abbrevs(cu).get(code)
-        return ab.tag if ab is not None else 0
 
     def _units_for_symbol(self, name: str) -> list[CompileUnit]:
         """Units of the package that symbol ``name`` (``net/http.(*Server).Serve``) belongs to."""
@@ -1587,10 +1733,8 @@ class GoDwarf:
     def _runtime_type_map(self) -> dict[int, int]:
         out: dict[int, int] = {}
         for cu in self._type_units:
-            for off, attrs in self._index(cu).type_attrs:
-                rt = attrs.get(AT_go_runtime_type)
-                if rt:
-                    out.setdefault(rt, off)
+            for rt, off in self._index(cu).runtime_types.items():
+                out.setdefault(rt, off)
         return out
 
     def type_by_runtime_type(self, runtime_type: int) -> GoType | None:

@@ -25,6 +25,8 @@ PRIO_CORE_TRUNCATED = 30  # a truncated core segment hides the executable's stal
 PRIO_EXECUTABLE = 20
 PRIO_HOLE = 0
 
+_U64 = struct.Struct("<Q")
+
 # One read at most this big; a larger request is a garbage length, not a wish.
 MAX_READ = 1 << 31
 
@@ -79,12 +81,19 @@ class AddressSpace:
                 out.append((lo, hi, top))
         self._starts = [s for s, _, _ in out]
         self._map = out
+        self._last = -1
 
     # -- lookup ----------------------------------------------------------------------------------
 
     def _find(self, addr: int) -> int:
+        last = self._last  # reads cluster: most land in the region of the previous one
+        if last >= 0:
+            lo, hi, _ = self._map[last]
+            if lo <= addr < hi:
+                return last
         i = bisect.bisect_right(self._starts, addr) - 1
         if i >= 0 and addr < self._map[i][1]:
+            self._last = i
             return i
         return -1
 
@@ -175,6 +184,11 @@ class AddressSpace:
         return int.from_bytes(self.read(addr, 4), "little", signed=True)
 
     def read_u64(self, addr: int) -> int:
+        i = self._find(addr)
+        if i >= 0:  # fast path: no intermediate bytes object (the unwinder's hot loop)
+            _lo, hi, reg = self._map[i]
+            if reg.buf is not None and addr + 8 <= hi:
+                return int(_U64.unpack_from(reg.buf, reg.offset + addr - reg.start)[0])  # type: ignore[call-overload]
         return int.from_bytes(self.read(addr, 8), "little")
 
     def read_i64(self, addr: int) -> int:

@@ -7,6 +7,7 @@ the instance.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from dataclasses import dataclass
@@ -326,7 +327,7 @@ class _Runtime:
     def unwinder(self):  # type: ignore[no-untyped-def]
         from explorer.goruntime.unwind import Unwinder
 
-        return Unwinder(self.pclntab, self.memory.read, self.gofunc)
+        return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64)
 
     def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
         if not gaddr:
@@ -423,12 +424,16 @@ class _Runtime:
         """(function, file, line, pc) of the ``go`` statement that created g, as the runtime prints it."""
         if not g.gopc or g.id == 1:  # the runtime names no creator for the main goroutine
             return None
-        f = self.pclntab.find_func(g.gopc)
+        return self._created_by_pc(g.gopc)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - per-process cache; the process outlives it
+    def _created_by_pc(self, gopc: int):  # type: ignore[no-untyped-def]
+        f = self.pclntab.find_func(gopc)
         if f is None:
             return None
-        tracepc = g.gopc - 1 if g.gopc > f.entry else g.gopc
+        tracepc = gopc - 1 if gopc > f.entry else gopc
         file, line = self.pclntab.file_line(f, tracepc)
-        return (f.name, file, line, g.gopc)
+        return (f.name, file, line, gopc)
 
 
 class GoProcess(_Runtime):

@@ -87,9 +87,11 @@ class StackContext:
 class Unwinder:
     """Unwinds stacks with per-pc caches (most goroutines park at the same few pcs)."""
 
-    def __init__(self, pcln: Pclntab, read: Callable[[int, int], bytes], gofunc: int) -> None:
+    def __init__(self, pcln: Pclntab, read: Callable[[int, int], bytes], gofunc: int,
+                 read_u64: Callable[[int], int] | None = None) -> None:
         self.pcln = pcln
         self.read = read
+        self._read_u64 = read_u64
         self.gofunc = gofunc
         self.func_at = lru_cache(maxsize=65536)(self._func_at)
         self.sp_delta = lru_cache(maxsize=65536)(self._sp_delta)
@@ -114,6 +116,8 @@ class Unwinder:
             return ((f.name, file, line, False),)
 
     def _u64(self, addr: int) -> int:
+        if self._read_u64 is not None:
+            return self._read_u64(addr)
         return int.from_bytes(self.read(addr, 8), "little")
 
     def unwind(self, pc: int, sp: int, *, ctx: StackContext, trap: bool = True, stack: str = "g",

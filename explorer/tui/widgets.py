@@ -1,0 +1,221 @@
+"""Small widgets and dialogs: the ``:`` command line, prompts, the save dialog, confirmation, help."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from explorer.tui.commands import help_rows
+
+
+class CommandLine(Input):
+    """``:`` opens it at the bottom of the screen; enter runs, escape closes; up/down: history."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", show=False),
+        Binding("up", "history(-1)", "Previous command", show=False),
+        Binding("down", "history(1)", "Next command", show=False),
+    ]
+    history: ClassVar[list[str]] = []
+
+    class Run(Message):
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
+    def __init__(self) -> None:
+        super().__init__(placeholder="command: goroutine N · frame N · up · down · print EXPR · x EXPR [LEN] · "
+                                     "save EXPR PATH · help · quit", id="cmdline")
+        self._pos = 0
+        self._return_to = None
+
+    def open(self, text: str = "") -> None:
+        self._return_to = self.screen.focused if self.screen.focused is not self else None
+        self.display = True
+        self.value = text
+        self.cursor_position = len(text)
+        self._pos = len(self.history)
+        self.focus()
+
+    def action_close(self) -> None:
+        self.value = ""
+        self.display = False
+        target = self._return_to
+        if target is not None and target.is_attached:
+            target.focus()
+        else:
+            self.screen.focus_next()
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._pos = max(0, min(len(self.history), self._pos + step))
+        self.value = self.history[self._pos] if self._pos < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        line = event.value.strip()
+        self.action_close()
+        if line:
+            if not self.history or self.history[-1] != line:
+                self.history.append(line)
+            self.post_message(self.Run(line))
+
+
+class PromptDialog(ModalScreen[str | None]):
+    """One line of input: enter answers, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, hint: str = "", value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.hint = hint
+        self.value = value
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            if self.hint:
+                yield Label(self.hint, classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question; no is the default (enter on the focused No button, escape, n)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+        Binding("left,right,tab", "app.focus_next", "Switch", show=False),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Overwrite (y)", variant="error", id="yes")
+                yield Button("Cancel (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class SaveDialog(ModalScreen[tuple[str, bool] | None]):
+    """Where to save bytes: the path input has the focus and a proposed name (ctrl+u clears it).
+
+    Answers (path, force): force is True only when the user confirmed overwriting an existing file.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, what: str, default_name: str) -> None:
+        super().__init__()
+        self.what = what
+        self.default_name = default_name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="save-dialog"):
+            yield Label(Text.assemble(("Save ", "bold"), self.what), classes="dialog-title")
+            yield Input(value=self.default_name, id="save-path")
+            yield Label(f"relative to {os.getcwd()}  ·  enter saves · esc cancels · ctrl+u clears",
+                        classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        inp = self.query_one(Input)
+        inp.focus()
+        inp.cursor_position = len(inp.value)
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        raw = event.value.strip()
+        if not raw:
+            self.app.notify("type a file name", severity="warning")
+            return
+        path = Path(os.path.expanduser(raw))
+        if path.is_dir():
+            self.app.notify(f"{path} is a directory", severity="error")
+            return
+        if path.exists():
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.dismiss((str(path), True))
+                else:
+                    self.app.notify(f"{path} exists: not overwritten", severity="warning")
+                    self.query_one(Input).focus()
+
+            self.app.push_screen(ConfirmDialog(f"{path} exists. Overwrite it?"), answered)
+            return
+        self.dismiss((str(path), False))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding, by pane, and every ``:`` command."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="help"):
+            yield Label("gocore-tui: keys and commands  (esc closes)", classes="dialog-title")
+            for title, rows in self.sections:
+                table = Table(title=title, title_justify="left", title_style="bold cyan", show_header=False,
+                              box=None, pad_edge=False, expand=True)
+                table.add_column(style="bold yellow", no_wrap=True, min_width=24)
+                table.add_column()
+                for k, v in rows:
+                    table.add_row(k, v)
+                yield Static(table)
+            cmds = Table(title=": commands (delve's words)", title_justify="left", title_style="bold cyan",
+                         show_header=False, box=None, pad_edge=False, expand=True)
+            cmds.add_column(style="bold yellow", no_wrap=True, min_width=24)
+            cmds.add_column()
+            for k, v in help_rows():
+                cmds.add_row(k, v)
+            yield Static(cmds)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
