@@ -1,0 +1,812 @@
+"""The crash corpus: Go test programs built with each toolchain, run until they dump core.
+
+The oracle of the tests is the Go runtime itself: run with ``GOTRACEBACK=crash``, a Go program that
+dies prints every goroutine (and, after a signal, every thread's registers) on stderr before the
+kernel writes its core. :func:`make_core` builds a program from ``tests/testprogs/``, runs one of its
+scenarios with the core limit raised, and returns a :class:`CoreCase`: the core, the executable, the
+output, the ``CRASHER-READY`` values the program printed, and :func:`parse_traceback` of stderr.
+
+Builds and cores are cached under ``cache_dir()`` (see :mod:`tests.gotools`), keyed by a hash of the
+program's sources, the toolchain and the flags, so a second run costs nothing. Every cache entry is
+made in a temporary place and renamed, under a file lock, so concurrent test processes share them.
+
+Traceback formats handled (runtime/traceback.go, panic.go, signal_unix.go of Go 1.21-1.27):
+
+* goroutine headers ``goroutine 1 [running]:`` (1.21-1.23, and later for non-crashing goroutines
+  below GOTRACEBACK=crash) and ``goroutine 1 gp=0xc000002380 m=0 mp=0x5f2e40 [running]:`` (1.24+;
+  ``m=nil`` when the goroutine has no M); status ``wait reason[ (scan)][, N minutes][, locked to
+  thread][, synctest group|bubble N]``; 1.26 may add `` labels:{"k": "v"}`` inside the brackets
+  (GODEBUG=tracebacklabels=1), 1.27 prints ``{k: v}`` after them by default;
+* frames ``pkg.F(args)`` / ``pkg.F(...)`` (inlined), then ``\\tfile:line +0xoff fp=.. sp=.. pc=..``
+  (the ``fp/sp/pc`` part at GOTRACEBACK>=2), ``created by F in goroutine N`` (``in goroutine`` from
+  1.21), ``...N frames elided...``, ``...additional frames elided...``, and
+  ``\\tgoroutine running on other thread; stack unavailable``;
+* the panic lines (``panic: msg [recovered]``, nested panics indented by a tab; continuation lines
+  of a multi-line message are printed raw by 1.21 and tab-indented from 1.22), ``[signal SIGSEGV:
+  segmentation violation code=0x1 addr=0x18 pc=0x...]``, ``fatal error: ...`` and ``runtime stack:``;
+* a fatal signal's ``SIGABRT: abort`` / ``PC=0x... m=N sigcode=N [addr=0x...]`` lines, the register
+  dump (amd64 ``rax .. gs``, arm64 ``r0 .. fault``), and with GOTRACEBACK=crash the ``-----``
+  separated SIGQUIT sections the other threads print (``goroutine 0`` = the M's g0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:  # imported both as ``tests.corpus`` and, with tests/ on sys.path, as ``corpus``
+    from .gotools import cache_dir, file_lock, go_command, go_env, goroot, test_versions
+except ImportError:  # pragma: no cover
+    from gotools import cache_dir, file_lock, go_command, go_env, goroot, test_versions
+
+TESTPROGS = Path(__file__).resolve().parent / "testprogs"
+
+#: Build modes: extra ``go build`` flags.
+MODES: dict[str, tuple[str, ...]] = {
+    "opt": (),
+    "noopt": ("-gcflags=all=-N -l",),
+    "stripped": ("-ldflags=-s -w",),
+}
+
+#: The crasher's scenarios (os.Args[1]).
+SCENARIOS: tuple[str, ...] = ("panic", "nilderef", "httpabort", "waits", "deadlock")
+
+#: Flags every build gets: no VCS stamping (it would run git and tie the binary to the repo state).
+_COMMON_FLAGS = ("-buildvcs=false",)
+
+#: The environment a corpus program runs in (on top of the caller's, less GODEBUG, GOMAXPROCS, GOGC
+#: and GOMEMLIMIT). tracebacklabels=1 makes 1.26 and 1.27 print pprof labels in goroutine headers
+#: (1.27 does by default only for modules that say go >= 1.27); older runtimes ignore it.
+RUN_ENV: dict[str, str] = {"GOTRACEBACK": "crash", "GODEBUG": "tracebacklabels=1"}
+
+RUN_TIMEOUT = 60.0
+BUILD_TIMEOUT = 600.0
+READY_PREFIX = "CRASHER-READY "
+
+
+class CorpusError(RuntimeError):
+    """The corpus could not be made: a build failed, or a program left no core. Never a skip."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Building
+
+
+def _prog_dir(prog: str) -> Path:
+    path = TESTPROGS / prog
+    if not (path / "go.mod").exists():
+        raise CorpusError(f"no Go test program {prog!r} at {path}")
+    return path
+
+
+def _source_files(prog_dir: Path) -> list[Path]:
+    return sorted(p for p in prog_dir.rglob("*") if p.is_file() and p.suffix in (".go", ".mod", ".sum", ".s"))
+
+
+def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
+    """Hash of what a build depends on: sources (and where they are), toolchain, flags."""
+    prog_dir = _prog_dir(prog)
+    h = hashlib.sha256()
+    for part in (version, str(goroot(version)), str(prog_dir), *_COMMON_FLAGS, *MODES[mode]):
+        h.update(part.encode() + b"\0")
+    for path in _source_files(prog_dir):
+        h.update(str(path.relative_to(prog_dir)).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
+    """Build test program ``prog`` with Go ``version`` in ``mode``; returns the executable's path.
+
+    The executable is cached at ``cache_dir()/builds/<version>/<prog>-<mode>-<hash>``. Sources keep
+    their real paths (no -trimpath) so that a debugger can show them. Builds are serialized across
+    processes (one lock for all): the machines this runs on have few cores.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown build mode {mode!r}; known: {sorted(MODES)}")
+    prog_dir = _prog_dir(prog)
+    out = cache_dir() / "builds" / version / f"{prog}-{mode}-{build_hash(version, mode, prog)}"
+    if out.exists():
+        return out
+    with file_lock(cache_dir() / "locks" / "go-build.lock"):
+        if out.exists():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+        cmd = [go_command(version), "build", *_COMMON_FLAGS, *MODES[mode], "-o", str(tmp), "."]
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(cmd, cwd=prog_dir, env=go_env(version), capture_output=True, text=True,
+                                  timeout=BUILD_TIMEOUT)
+            if proc.returncode != 0 or not tmp.exists():
+                raise CorpusError(
+                    f"go build failed (Go {version}, mode {mode}, exit {proc.returncode}):\n"
+                    f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+            os.replace(tmp, out)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        _record_timing(out.with_name(out.name + ".build.json"), time.monotonic() - started, cmd)
+    return out
+
+
+def _record_timing(path: Path, seconds: float, cmd: Sequence[str]) -> None:
+    path.write_text(json.dumps({"seconds": round(seconds, 3), "cmd": list(cmd)}))
+
+
+# --------------------------------------------------------------------------------------------------
+# Running until core
+
+
+@dataclass
+class CoreCase:
+    """One crash of a corpus program: its core, executable, output, and what the runtime printed."""
+
+    version: str
+    mode: str
+    scenario: str
+    args: tuple[str, ...]
+    core: Path
+    binary: Path
+    stdout: str
+    stderr: str
+    ready: dict
+    """The ``CRASHER-READY`` JSON: pid, scenario, goroutines (kind -> goroutine ids), values."""
+    trace: RuntimeTrace
+    pid: int
+    returncode: int
+    exit_signal: int | None
+    """The signal that killed the process (SIGABRT, 6, for every scenario), None if it exited."""
+    directory: Path
+    """The cache directory holding core, stdout.txt, stderr.txt and meta.json."""
+
+    @property
+    def values(self) -> dict:
+        """The scenario's own values from the READY line."""
+        return dict(self.ready.get("values", {}))
+
+    @property
+    def id(self) -> str:
+        extra = "-" + "-".join(self.args) if self.args else ""
+        return f"{self.version}-{self.mode}-{self.scenario}{extra}"
+
+
+def corpus_cases(versions: Iterable[str] | None = None, modes: Iterable[str] = ("opt", "noopt", "stripped"),
+                 scenarios: Iterable[str] = SCENARIOS) -> list[tuple[str, str, str]]:
+    """(version, mode, scenario) triples for parametrizing tests; versions default to test_versions()."""
+    vs = list(versions) if versions is not None else test_versions()
+    return [(v, m, s) for v in vs for m in modes for s in scenarios]
+
+
+def case_id(case: tuple) -> str:
+    """A readable pytest id for a corpus_cases() triple."""
+    return "-".join(str(c) for c in case)
+
+
+def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), prog: str = "crasher") -> CoreCase:
+    """Build ``prog``, run ``scenario`` with GOTRACEBACK=crash until it dumps core; cached.
+
+    Raises :class:`CorpusError` (with core_pattern and stderr) when no core appears: tests that need
+    a core must fail, never skip.
+    """
+    binary = build(version, mode, prog)
+    args = tuple(str(a) for a in args)
+    key = scenario + ("-" + "-".join(args) if args else "")
+    if not re.fullmatch(r"[\w.,=-]+", key):
+        raise ValueError(f"scenario and args must be simple words: {key!r}")
+    env_hash = hashlib.sha256(json.dumps(RUN_ENV, sort_keys=True).encode()).hexdigest()[:8]
+    directory = cache_dir() / "cores" / version / binary.name / f"env-{env_hash}" / key
+    if not (directory / "meta.json").exists():
+        with file_lock(cache_dir() / "locks" / f"core-{version}-{binary.name}-{key}.lock"):
+            if not (directory / "meta.json").exists():
+                _run_to_core(binary, scenario, args, directory,
+                             {"version": version, "mode": mode, "prog": prog})
+    return load_core_case(directory, version=version, mode=mode, scenario=scenario, args=args)
+
+
+def load_core_case(directory: Path, **expected: object) -> CoreCase:
+    """The CoreCase stored in a cache directory made by make_core."""
+    meta = json.loads((directory / "meta.json").read_text())
+    for k, v in expected.items():
+        if k == "args":
+            v = list(v)  # type: ignore[call-overload]
+        if k in meta and meta[k] != v:
+            raise CorpusError(f"{directory}: meta.json has {k}={meta[k]!r}, expected {v!r}")
+    stdout = (directory / "stdout.txt").read_text(errors="replace")
+    stderr = (directory / "stderr.txt").read_text(errors="replace")
+    return CoreCase(
+        version=str(expected.get("version", meta.get("version", ""))),
+        mode=str(expected.get("mode", meta.get("mode", ""))),
+        scenario=meta["scenario"],
+        args=tuple(meta["args"]),
+        core=directory / "core",
+        binary=Path(meta["binary"]),
+        stdout=stdout,
+        stderr=stderr,
+        ready=parse_ready(stdout),
+        trace=parse_traceback(stderr),
+        pid=meta["pid"],
+        returncode=meta["returncode"],
+        exit_signal=meta["exit_signal"],
+        directory=directory,
+    )
+
+
+def parse_ready(stdout: str) -> dict:
+    """The JSON of the ``CRASHER-READY {json}`` line, or {} when there is none."""
+    for line in stdout.splitlines():
+        if line.startswith(READY_PREFIX):
+            return json.loads(line[len(READY_PREFIX):])
+    return {}
+
+
+def _raise_core_limit() -> None:  # runs in the child, between fork and exec
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
+
+def core_pattern() -> str:
+    """The kernel's core_pattern (``core`` when it cannot be read)."""
+    try:
+        return Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    except OSError:
+        return "core"
+
+
+def _core_uses_pid() -> bool:
+    try:
+        return Path("/proc/sys/kernel/core_uses_pid").read_text().strip() not in ("", "0")
+    except OSError:
+        return False
+
+
+def core_glob(pattern: str, pid: int, cwd: Path, uses_pid: bool = False) -> str:
+    """A glob matching the core file a process ``pid`` running in ``cwd`` leaves under ``pattern``.
+
+    ``%p`` and ``%%`` are expanded exactly; every other specifier (%P %i %I %u %g %d %s %t %h %e %E
+    %f %c ...) becomes ``*``: the newest match is taken. A relative pattern is relative to the
+    process's working directory; with core_uses_pid and no %p, the kernel appends ``.PID``.
+    """
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "%" and i + 1 < len(pattern):
+            spec = pattern[i + 1]
+            out.append("%" if spec == "%" else str(pid) if spec == "p" else "*")
+            i += 2
+            continue
+        out.append(glob.escape(c))
+        i += 1
+    expanded = "".join(out)
+    if uses_pid and "%p" not in pattern:
+        expanded += f".{pid}"
+    if not expanded.startswith("/"):
+        expanded = glob.escape(str(cwd)) + "/" + expanded
+    return expanded
+
+
+def _find_core(pattern: str, pid: int, cwd: Path, started: float, dest: Path) -> Path | None:
+    """Move the core of ``pid`` to ``dest``; None when there is none."""
+    if pattern.startswith("|") and "systemd-coredump" in pattern:
+        for _ in range(50):  # systemd-coredump stores the core asynchronously
+            proc = subprocess.run(["coredumpctl", "dump", str(pid), "-o", str(dest)], capture_output=True,
+                                  timeout=60)
+            if proc.returncode == 0 and dest.exists() and dest.stat().st_size > 0:
+                return dest
+            time.sleep(0.2)
+        return None
+    if pattern.startswith("|"):
+        # Another handler (apport...): some write "core" into the process's cwd when its limit allows.
+        pattern = "core*"
+    candidates = [Path(p) for p in glob.glob(core_glob(pattern, pid, cwd, _core_uses_pid()))]
+    candidates = [p for p in candidates if p.is_file() and p.stat().st_mtime >= started - 1]
+    if not candidates:
+        return None
+    newest = max(candidates, key=lambda p: p.stat().st_mtime)
+    shutil.move(str(newest), dest)
+    return dest
+
+
+def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: Path,
+                 extra_meta: dict[str, str]) -> None:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    work = directory.with_name(f"{directory.name}.tmp{os.getpid()}")
+    if work.exists():
+        shutil.rmtree(work)
+    run_dir = work / "run"  # the process's cwd: a relative core_pattern puts the core here
+    run_dir.mkdir(parents=True)
+    env = dict(os.environ)
+    for var in ("GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT"):
+        env.pop(var, None)
+    env.update(RUN_ENV)
+    cmd = [str(binary), scenario, *args]
+    started = time.time()
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=_raise_core_limit)
+        try:
+            out, err = proc.communicate(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            out, err = proc.communicate()
+            raise CorpusError(
+                f"{' '.join(cmd)} did not crash within {RUN_TIMEOUT}s\n"
+                f"stdout:\n{out.decode(errors='replace')}\nstderr:\n{err.decode(errors='replace')[-4000:]}"
+            ) from exc
+        seconds = time.monotonic() - t0
+        stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
+        pattern = core_pattern()
+        core = _find_core(pattern, proc.pid, run_dir, started, work / "core")
+        if core is None:
+            soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+            raise CorpusError(
+                f"no core file from {' '.join(cmd)} (pid {proc.pid}, exit status {proc.returncode})\n"
+                f"core_pattern: {pattern!r}, core_uses_pid: {_core_uses_pid()}, "
+                f"parent RLIMIT_CORE: {soft}/{hard} (the child raises it to unlimited)\n"
+                f"cwd: {run_dir}: {sorted(p.name for p in run_dir.iterdir())}\n"
+                f"stdout:\n{stdout}\nstderr (tail):\n{stderr[-4000:]}")
+        (work / "stdout.txt").write_text(stdout)
+        (work / "stderr.txt").write_text(stderr)
+        ready = parse_ready(stdout)
+        meta = {
+            **extra_meta,
+            "scenario": scenario,
+            "args": list(args),
+            "binary": str(binary),
+            "binary_sha256": hashlib.sha256(binary.read_bytes()).hexdigest(),
+            "pid": proc.pid,
+            "returncode": proc.returncode,
+            "exit_signal": -proc.returncode if proc.returncode < 0 else None,
+            "env": RUN_ENV,
+            "core_pattern": pattern,
+            "core_size": core.stat().st_size,
+            "core_blocks_bytes": core.stat().st_blocks * 512,
+            "seconds": round(seconds, 3),
+            "ready": ready,
+        }
+        shutil.rmtree(run_dir)
+        (work / "meta.json").write_text(json.dumps(meta, indent=1))  # last: marks the entry complete
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(work, directory)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The runtime's traceback
+
+
+@dataclass
+class Frame:
+    """One frame line pair of a traceback: ``func(args)`` then ``\\tfile:line +0xoff fp= sp= pc=``."""
+
+    function: str
+    """As printed: ``main.(*Dispatcher).serve``; runtime.gopanic is printed ``panic`` (1.21+)."""
+    args: str
+    """The text between the parentheses: ``0xc000012345, {0x1?, 0x2?}``; ``...`` for inlined frames."""
+    file: str
+    line: int
+    offset: int | None = None
+    """pc - function entry (``+0x1a5``); absent for inlined frames."""
+    fp: int | None = None
+    sp: int | None = None
+    pc: int | None = None
+
+    @property
+    def inlined(self) -> bool:
+        return self.args == "..."
+
+
+@dataclass
+class CreatedBy:
+    """``created by FUNC in goroutine N`` and its location line."""
+
+    function: str
+    goroutine: int | None
+    """The creating goroutine's id (printed from Go 1.21)."""
+    file: str
+    line: int
+    offset: int | None = None
+
+
+@dataclass
+class Signal:
+    """A signal the runtime reported: the ``[signal ...]`` line of a panic or a ``SIGxxx:`` header."""
+
+    name: str
+    """``SIGSEGV``, ``SIGABRT``...; ``0x1f`` style when the runtime knows no name."""
+    description: str
+    """``segmentation violation``, ``abort``..."""
+    number: int | None
+    code: int | None = None
+    addr: int | None = None
+    pc: int | None = None
+    m: int | None = None
+    """``PC=... m=N`` in a fatal signal header: the M that got it."""
+
+
+@dataclass
+class Goroutine:
+    """One ``goroutine N ...[status]:`` block."""
+
+    id: int
+    header: str
+    status: str
+    """Everything between the brackets: ``running, locked to thread``, ``chan receive, 5 minutes``."""
+    wait_reason: str
+    """The first part of the status without the flags: ``chan receive``, ``running``, ``idle``..."""
+    gp: int | None = None
+    m: int | None = None
+    """``m=N`` (1.24+ when printed); None also for ``m=nil``."""
+    mp: int | None = None
+    minutes: int | None = None
+    locked_to_thread: bool = False
+    scan: bool = False
+    flags: list[str] = field(default_factory=list)
+    """Parenthesized flags after the wait reason: ``scan``, ``leaked``, ``durable``."""
+    extra: list[str] = field(default_factory=list)
+    """Status parts not understood above (``synctest bubble 3``...)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    frames: list[Frame] = field(default_factory=list)
+    created_by: CreatedBy | None = None
+    elided: list[str] = field(default_factory=list)
+    """Elision markers as printed (``...additional frames elided...``, ``...12 frames elided...``)."""
+    elided_at: list[int] = field(default_factory=list)
+    """For each marker, how many frames preceded it."""
+    stack_unavailable: bool = False
+    """``goroutine running on other thread; stack unavailable``."""
+    section: int = 0
+    """Index in RuntimeTrace.sections."""
+
+    @property
+    def functions(self) -> list[str]:
+        return [f.function for f in self.frames]
+
+    def frame(self, function: str) -> Frame:
+        """The first frame of ``function``; KeyError when absent."""
+        for f in self.frames:
+            if f.function == function:
+                return f
+        raise KeyError(f"goroutine {self.id} has no frame {function}; frames: {self.functions}")
+
+
+@dataclass
+class Panic:
+    message: str
+    recovered: bool = False
+    repanicked: bool = False
+
+
+@dataclass
+class Section:
+    """What one thread printed: the first (the crashing one) and, after a fatal signal with
+    GOTRACEBACK=crash, one per other thread (separated by ``-----``, usually ``SIGQUIT: quit``)."""
+
+    signal: Signal | None = None
+    goroutines: list[Goroutine] = field(default_factory=list)
+    runtime_stack: list[Frame] = field(default_factory=list)
+    """The ``runtime stack:`` frames (a throw on the system stack)."""
+    registers: dict[str, int] = field(default_factory=dict)
+    other_lines: list[str] = field(default_factory=list)
+    """Lines not understood (``signal arrived during cgo execution``, ``runtime: ...``)."""
+
+
+@dataclass
+class RuntimeTrace:
+    """What the Go runtime printed when the program died."""
+
+    raw: str
+    panics: list[Panic] = field(default_factory=list)
+    panic_signal: Signal | None = None
+    """The ``[signal SIGSEGV: ... code= addr= pc=]`` line under a panic from a fault."""
+    fatal_error: str | None = None
+    sections: list[Section] = field(default_factory=list)
+    preamble: list[str] = field(default_factory=list)
+    """Lines before the traceback proper that are not panic/fatal/signal lines (program output)."""
+
+    @property
+    def goroutines(self) -> list[Goroutine]:
+        """Every goroutine block of every section, in printed order (g0s of the SIGQUIT sections too)."""
+        return [g for s in self.sections for g in s.goroutines]
+
+    @property
+    def signal(self) -> Signal | None:
+        """The fatal signal: the first section's header (``SIGABRT: abort``) or a panic's [signal]."""
+        if self.sections and self.sections[0].signal is not None:
+            return self.sections[0].signal
+        return self.panic_signal
+
+    @property
+    def panic(self) -> Panic | None:
+        """The last (innermost) panic printed."""
+        return self.panics[-1] if self.panics else None
+
+    @property
+    def registers(self) -> dict[str, int]:
+        """The crashing thread's registers (empty when the crash was not a signal)."""
+        return self.sections[0].registers if self.sections else {}
+
+    @property
+    def runtime_stack(self) -> list[Frame]:
+        return self.sections[0].runtime_stack if self.sections else []
+
+    @property
+    def crashing(self) -> Goroutine | None:
+        """The goroutine printed first: the one that panicked, faulted or got the signal. None for a
+        throw on the system stack with no user goroutine (a deadlock)."""
+        first = self.sections[0] if self.sections else None
+        if first is None or not first.goroutines:
+            return None
+        g = first.goroutines[0]
+        if first.runtime_stack and g.wait_reason != "running":
+            return None
+        return g
+
+    def goroutine(self, goid: int) -> Goroutine:
+        """The first block of goroutine ``goid``; KeyError when it was not printed."""
+        for g in self.goroutines:
+            if g.id == goid:
+                return g
+        raise KeyError(f"goroutine {goid} not in the traceback")
+
+    def user_goroutines(self) -> dict[int, Goroutine]:
+        """Goroutines with an id (not the g0s of other threads), first block of each."""
+        out: dict[int, Goroutine] = {}
+        for g in self.goroutines:
+            if g.id != 0 and g.id not in out:
+                out[g.id] = g
+        return out
+
+
+_HEX = r"0x[0-9a-fA-F]+"
+_GOROUTINE_RE = re.compile(
+    r"^goroutine (?P<id>\d+)(?P<fields>(?: \w+=\S+)*) \[(?P<status>.*)\](?: (?P<labels>\{.*\}))?:$")
+_FIELD_RE = re.compile(r"(\w+)=(\S+)")
+_FRAME_RE = re.compile(r"^(?P<func>\S.*)\((?P<args>[^()]*)\)$")
+_LOC_RE = re.compile(
+    r"^\t(?P<file>.+?):(?P<line>\d+)(?: \+0x(?P<off>[0-9a-f]+))?"
+    r"(?: fp=0x(?P<fp>[0-9a-f]+) sp=0x(?P<sp>[0-9a-f]+) pc=0x(?P<pc>[0-9a-f]+))?\s*$")
+_CREATED_RE = re.compile(r"^created by (?P<func>.+?)(?: in goroutine (?P<goid>\d+))?$")
+_ELIDED_RE = re.compile(r"^\.\.\.(?:additional frames elided|\d+ frames elided)\.\.\.$")
+_PANIC_SIGNAL_RE = re.compile(
+    r"^\[signal (?P<name>SIG\w+|0x[0-9a-f]+)(?:: (?P<desc>.*?))? code=(?P<code>-?" + _HEX + r"|-?\d+)"
+    r" addr=(?P<addr>" + _HEX + r") pc=(?P<pc>" + _HEX + r")\]$")
+_SIGNAL_HEADER_RE = re.compile(r"^(?:(?P<name>SIG[A-Z0-9]+): (?P<desc>.+)|Signal (?P<num>\d+))$")
+_PC_LINE_RE = re.compile(
+    r"^PC=(?P<pc>" + _HEX + r") m=(?P<m>-?\d+) sigcode=(?P<code>-?\d+)(?: addr=(?P<addr>" + _HEX + r"))?$")
+_REGISTER_RE = re.compile(r"^(?P<reg>[a-z][a-z0-9]*)\s+(?P<val>" + _HEX + r")$")
+_STATUS_FLAG_RE = re.compile(r"^(?P<reason>.*?)((?: \((?:scan|leaked|durable)\))*)$")
+_LABELS_IN_STATUS_RE = re.compile(r"^(?P<status>.*?) labels:(?P<labels>\{.*\})$")
+
+
+def _signal_number(name: str) -> int | None:
+    if name.startswith("0x"):
+        return int(name, 16)
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        return None
+
+
+def _parse_labels(text: str) -> dict[str, str]:
+    """``{"k": "v", k2: v2}`` (1.26 quotes always, 1.27 only when needed)."""
+    inner = text.strip()
+    if inner.startswith("{") and inner.endswith("}"):
+        inner = inner[1:-1]
+    labels: dict[str, str] = {}
+    # Tokens: quoted Go strings or bare words, separated by ": " and ", ".
+    tokens = re.findall(r'"(?:[^"\\]|\\.)*"|[^,:\s][^,:]*', inner)
+    values = [json.loads(t) if t.startswith('"') else t.strip() for t in tokens]
+    for k, v in zip(values[::2], values[1::2], strict=False):
+        labels[k] = v
+    return labels
+
+
+def _parse_header(line: str, section: int) -> Goroutine | None:
+    m = _GOROUTINE_RE.match(line)
+    if m is None:
+        return None
+    fields = dict(_FIELD_RE.findall(m["fields"]))
+    status = m["status"]
+    labels: dict[str, str] = {}
+    if m["labels"]:
+        labels = _parse_labels(m["labels"])
+    lm = _LABELS_IN_STATUS_RE.match(status)
+    if lm:
+        status, labels = lm["status"], _parse_labels(lm["labels"])
+    parts = status.split(", ")
+    fm = _STATUS_FLAG_RE.match(parts[0])
+    assert fm is not None
+    flags = re.findall(r"\((scan|leaked|durable)\)", fm.group(2))
+    g = Goroutine(
+        id=int(m["id"]), header=line, status=status, wait_reason=fm["reason"], labels=labels,
+        flags=flags, scan="scan" in flags, section=section,
+        gp=int(fields["gp"], 16) if "gp" in fields else None,
+        m=int(fields["m"]) if fields.get("m", "nil") != "nil" else None,
+        mp=int(fields["mp"], 16) if "mp" in fields else None,
+    )
+    for part in parts[1:]:
+        if part == "locked to thread":
+            g.locked_to_thread = True
+        elif (mm := re.fullmatch(r"(\d+) minutes", part)) is not None:
+            g.minutes = int(mm[1])
+        else:
+            g.extra.append(part)
+    return g
+
+
+def _split_panic_lines(lines: list[str]) -> tuple[list[Panic], int]:
+    """Parse the panic lines starting at lines[0]; returns the panics and how many lines were used."""
+    panics: list[Panic] = []
+    msg: list[str] = []
+    i = 0
+
+    def finish() -> None:
+        text = "\n".join(msg)
+        p = Panic(text)
+        for suffix, rec, rep in ((" [recovered, repanicked]", True, True), (" [recovered]", True, False)):
+            if text.endswith(suffix):
+                p = Panic(text[: -len(suffix)], recovered=rec, repanicked=rep)
+                break
+        panics.append(p)
+
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("panic: ") or (msg and line.startswith("\tpanic: ")):
+            if msg:
+                finish()
+            msg = [line.lstrip("\t")[len("panic: "):]]
+        elif not msg or line == "" or line.startswith(("[signal ", "goroutine ", "fatal error: ")):
+            break
+        else:
+            # A continuation line of a multi-line message: raw in 1.21, tab-indented from 1.22.
+            msg.append(line[1:] if line.startswith("\t") else line)
+        i += 1
+    if msg:
+        finish()
+    return panics, i
+
+
+def parse_traceback(stderr: str) -> RuntimeTrace:
+    """Parse what the Go runtime printed on stderr when a program died (Go 1.21-1.27 formats)."""
+    trace = RuntimeTrace(raw=stderr)
+    lines = stderr.splitlines()
+    section = Section()
+    trace.sections.append(section)
+    g: Goroutine | None = None
+    pending: tuple[str, str] | None = None  # a frame's func line waiting for its location line
+    created: str | None = None  # a created-by line waiting for its location line
+    in_runtime_stack = False
+    started = False  # saw a goroutine block, runtime stack or signal header
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if pending is not None or created is not None:
+            loc = _LOC_RE.match(line)
+            if loc is not None:
+                off = int(loc["off"], 16) if loc["off"] else None
+                if pending is not None:
+                    frame = Frame(pending[0], pending[1], loc["file"], int(loc["line"]), off,
+                                  int(loc["fp"], 16) if loc["fp"] else None,
+                                  int(loc["sp"], 16) if loc["sp"] else None,
+                                  int(loc["pc"], 16) if loc["pc"] else None)
+                    if in_runtime_stack:
+                        section.runtime_stack.append(frame)
+                    elif g is not None:
+                        g.frames.append(frame)
+                elif g is not None and created is not None:
+                    cm = _CREATED_RE.match(created)
+                    assert cm is not None
+                    g.created_by = CreatedBy(cm["func"], int(cm["goid"]) if cm["goid"] else None,
+                                             loc["file"], int(loc["line"]), off)
+                pending = created = None
+                i += 1
+                continue
+            pending = created = None
+        if line == "-----":
+            section = Section()
+            trace.sections.append(section)
+            g, in_runtime_stack = None, False
+            i += 1
+            continue
+        if line == "":
+            in_runtime_stack = False
+            i += 1
+            continue
+        if not started:
+            if line.startswith("panic: ") or (line.startswith("\tpanic: ") and trace.panics):
+                panics, used = _split_panic_lines(lines[i:])
+                trace.panics.extend(panics)
+                i += max(used, 1)
+                continue
+            if line.startswith("fatal error: "):
+                trace.fatal_error = line[len("fatal error: "):]
+                i += 1
+                continue
+            if (pm := _PANIC_SIGNAL_RE.match(line)) is not None:
+                trace.panic_signal = Signal(
+                    pm["name"], pm["desc"] or "", _signal_number(pm["name"]), int(pm["code"], 0),
+                    int(pm["addr"], 16), int(pm["pc"], 16))
+                i += 1
+                continue
+        if (sm := _SIGNAL_HEADER_RE.match(line)) is not None and i + 1 < len(lines) and \
+                (pc := _PC_LINE_RE.match(lines[i + 1])) is not None:
+            name = sm["name"] or f"Signal {sm['num']}"
+            section.signal = Signal(
+                name, sm["desc"] or "", _signal_number(sm["name"]) if sm["name"] else int(sm["num"]),
+                int(pc["code"]), int(pc["addr"], 16) if pc["addr"] else None, int(pc["pc"], 16), int(pc["m"]))
+            started = True
+            i += 2
+            continue
+        if line == "runtime stack:":
+            in_runtime_stack, g, started = True, None, True
+            i += 1
+            continue
+        if line.startswith("goroutine "):
+            header = _parse_header(line, len(trace.sections) - 1)
+            if header is not None:
+                g, in_runtime_stack, started = header, False, True
+                section.goroutines.append(g)
+                i += 1
+                continue
+        if g is not None and line == "\tgoroutine running on other thread; stack unavailable":
+            g.stack_unavailable = True
+            i += 1
+            continue
+        if _ELIDED_RE.match(line):
+            if g is not None:
+                g.elided.append(line)
+                g.elided_at.append(len(g.frames))
+            i += 1
+            continue
+        if line.startswith("created by ") and g is not None:
+            created = line
+            i += 1
+            continue
+        if (rm := _REGISTER_RE.match(line)) is not None and started:
+            section.registers[rm["reg"]] = int(rm["val"], 16)
+            g = None
+            i += 1
+            continue
+        if (fm := _FRAME_RE.match(line)) is not None and (g is not None or in_runtime_stack) \
+                and i + 1 < len(lines) and _LOC_RE.match(lines[i + 1]):
+            pending = (fm["func"], fm["args"])
+            i += 1
+            continue
+        if started:
+            section.other_lines.append(line)
+        else:
+            trace.preamble.append(line)
+        i += 1
+    return trace
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers for tests
+
+
+def elf_header(path: Path) -> tuple[bytes, int, int]:
+    """(e_ident magic, e_type, e_machine) of an ELF file."""
+    with open(path, "rb") as fh:
+        data = fh.read(64)
+    return data[:4], int.from_bytes(data[16:18], "little"), int.from_bytes(data[18:20], "little")
+
