@@ -207,3 +207,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _not_yet,
     "tui": _not_yet,
 }
+
+from explorer.cli_values import VALUE_HANDLERS  # noqa: E402  (vars, print, x, save)
+
+HANDLERS.update(VALUE_HANDLERS)

@@ -104,6 +104,27 @@ def test_goroutines_and_frames_match_runtime(core_case: CoreCase, opened: dict[s
         for block in blocks:
             check_frames(gid, block, bt.frames)
         check_created_by(proc, g, rg)
+        if rg.labels:  # printed from Go 1.26 (GODEBUG=tracebacklabels=1)
+            from explorer.goruntime.model import labels_of
+
+            assert labels_of(proc, g) == rg.labels, f"goroutine {gid} labels"
+
+
+@pytest.mark.parametrize("core_case", corpus_cases(modes=["opt", "stripped"], scenarios=["waits"]), ids=case_id,
+                         indirect=True)
+def test_pprof_labels(core_case: CoreCase, opened: dict[str, GoProcess]) -> None:
+    """The program labels some goroutines request_id=42, handler=orders (pprof.Do); the runtime
+    prints labels only from 1.26, so the program's READY line names the labelled goroutines."""
+    from explorer.goruntime.model import labels_of
+
+    proc = open_case(core_case, opened)
+    labelled = set(core_case.ready["goroutines"]["labels"])
+    for g in proc.goroutines:
+        got = labels_of(proc, g)
+        if g.id in labelled:
+            assert got == {"request_id": "42", "handler": "orders"}, f"goroutine {g.id}"
+        else:
+            assert got is None, f"goroutine {g.id} has labels {got}"
 
 
 def check_frames(gid: int, block, frames) -> None:  # type: ignore[no-untyped-def]

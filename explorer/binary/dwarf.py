@@ -412,7 +412,15 @@ def _op_re(op: int) -> bytes | None:
         return _RE_STR
     if op == _SK_ULEB:
         return _RE_ULEB
+    if op == _SK_B1 or op == _SK_BU:
+        # Short blocks (location expressions of parameters and locals) by their length byte;
+        # a longer one makes the match stop there, and the DIE is stepped over in Python.
+        return _RE_SHORT_BLOCK
     return None
+
+
+_RE_SHORT_BLOCK = b"(?:" + b"|".join(re.escape(bytes([n])) + (b".{%d}" % n if n else b"")
+                                     for n in range(48)) + b")"
 
 
 class _Scanner:

@@ -2,7 +2,7 @@
 
 Go 1.24+: ``g.labels`` points to a ``labelMap`` struct whose first field is a ``LabelSet``/``label.Set``
 holding ``list []{key, value string}``. Go ≤ 1.23: it points to a ``labelMap``, a
-``map[string]string``, read with the map decoder of :mod:`explorer.goruntime.maps`.
+``map[string]string`` in the classic bucket layout.
 """
 
 from __future__ import annotations
@@ -38,8 +38,40 @@ def read_labels(proc: Any, ptr: int) -> dict[str, str] | None:
             kp, kn, vp, vn = struct.unpack_from("<QQQQ", raw, 32 * i)
             out[_str(mem, kp, kn)] = _str(mem, vp, vn)
         return out
-    try:
-        from explorer.goruntime.maps import read_string_map
-    except ImportError:
-        return None
-    return read_string_map(proc, ptr)
+    # g.labels points at a labelMap variable, and a map variable holds the *hmap.
+    hmap = mem.read_u64(ptr)
+    return _classic_string_map(proc, hmap) if hmap else None
+
+
+def _classic_string_map(proc: Any, hmap: int) -> dict[str, str]:
+    """A ``map[string]string`` in the classic bucket layout (Go <= 1.23): buckets of 8 slots,
+    ``tophash [8]uint8`` then 8 keys, 8 values and the overflow pointer; a slot is live when its
+    tophash is >= 5 (minTopHash). Growing maps keep unevacuated entries in ``oldbuckets``."""
+    mem = proc.memory
+    lay = proc.layout
+    count = mem.read_u64(hmap + lay.need("runtime.hmap", "count"))
+    b = mem.read_u8(hmap + lay.need("runtime.hmap", "B"))
+    buckets = mem.read_u64(hmap + lay.need("runtime.hmap", "buckets"))
+    old = mem.read_u64(hmap + lay.need("runtime.hmap", "oldbuckets"))
+    if b > 24 or count > MAX_LABELS:
+        raise ExplorerError(f"label map with garbage size (B={b}, count={count})")
+    bucket_size = 8 + 8 * 16 + 8 * 16 + 8
+    out: dict[str, str] = {}
+    for base, nb in ((buckets, 1 << b), (old, 1 << max(b - 1, 0))):
+        if not base:
+            continue
+        for i in range(nb):
+            addr, hops = base + i * bucket_size, 0
+            while addr and hops < 1024:
+                raw = mem.read(addr, bucket_size)
+                for slot in range(8):
+                    if raw[slot] < 5:
+                        continue
+                    kp, kn = struct.unpack_from("<QQ", raw, 8 + 16 * slot)
+                    vp, vn = struct.unpack_from("<QQ", raw, 8 + 128 + 16 * slot)
+                    out.setdefault(_str(mem, kp, kn), _str(mem, vp, vn))
+                addr = struct.unpack_from("<Q", raw, bucket_size - 8)[0]
+                hops += 1
+            if len(out) >= count:
+                return out
+    return out

@@ -480,10 +480,9 @@ class GoCoreApp(App[None]):
         try:
             with self.session.lock:
                 children = list(data.value.children())
-        except ExplorerError as e:
+        except ExplorerError:
             self.post_message(ChildrenReady(node, [], 0))
-            self.notify(str(e), severity="error")
-            return
+            raise
         more = max(0, len(children) - MAX_CHILDREN)
         items = []
         for name, value in children[:MAX_CHILDREN]:
@@ -507,8 +506,6 @@ class GoCoreApp(App[None]):
                                           str(e)))
             return
         lines = highlight(src)
-        if str(src.path) != f.file:
-            title = f"Source: {src.path}:{f.line}"
         self.post_message(SourceReady(token, lines, f.line, title, None))
 
     def on_source_ready(self, msg: SourceReady) -> None:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -25,7 +25,6 @@ from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from explorer.errors import ExplorerError
 from explorer.tui.session import Target
@@ -364,7 +363,9 @@ class HexView(ScrollView, can_focus=True):
         if self.last_pattern is None:
             self.post_message(self.SearchRequested(self))
             return
-        self.search(self.last_pattern, self.cursor + 1 if self.selection is None else self.selection[0] + 1)
+        hook = getattr(self.app, "hex_search_next", None)
+        if hook is not None:
+            hook(self)
 
     async def _on_click(self, event: events.Click) -> None:
         x = event.x + int(self.scroll_offset.x)
@@ -379,21 +380,6 @@ class HexView(ScrollView, can_focus=True):
             col = x - ascii_start
         if col is not None and 0 <= col < ROW:
             self._move_to(row * ROW + col, event.shift)
-
-    # -- search ----------------------------------------------------------------------------------
-
-    def search(self, pattern: bytes, start: int | None = None) -> None:
-        self.last_pattern = pattern
-        self._search_worker(pattern, self.cursor if start is None else start)
-
-    @work(thread=True, exclusive=True, group="hex-search", exit_on_error=False)
-    def _search_worker(self, pattern: bytes, start: int) -> None:
-        worker = get_current_worker()
-        hit = find_bytes(self.memory.chunks, self.base + start, self.base + self.size, pattern,
-                         lambda: worker.is_cancelled)
-        if worker.is_cancelled:
-            return
-        self.post_message(SearchDone(self, pattern, None if hit is None else hit - self.base))
 
     def value_at_cursor(self) -> str:
         """The bytes at the cursor read as little-endian integers (what a reader checks first)."""

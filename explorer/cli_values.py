@@ -1,0 +1,140 @@
+"""The value commands: ``vars``, ``print``, ``x`` and ``save`` (contract: shared/CLI.md)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from explorer.errors import ExplorerError, ExpressionError
+
+#: ``x`` without ``-n``: bytes shown at a bare address, and at most for a value's bytes.
+X_DEFAULT_LEN = 64
+X_MAX_DEFAULT = 1024
+#: ``x -n`` at most.
+X_MAX_LEN = 1 << 24
+
+
+def _goroutine(proc: Any, args: argparse.Namespace, *, required: bool) -> Any:
+    from explorer.cli_commands import resolve_goroutine
+
+    if args.goroutine is None and not required and proc.crashed_goroutine is None:
+        return None
+    return resolve_goroutine(proc, args.goroutine)
+
+
+def _frame_header(proc: Any, g: Any, frame_index: int) -> str:
+    from explorer.goruntime.variables import select_frame
+
+    f = select_frame(proc, g, frame_index)
+    return f"goroutine {g.id} frame {f.index}: {f.function}{'(...)' if f.inlined else ''} {f.file}:{f.line}"
+
+
+def cmd_vars(args: argparse.Namespace) -> int:
+    from explorer.cli_commands import _json, _open
+    from explorer.goruntime.variables import frame_variables
+    from explorer.render.values import format_variable
+
+    with _open(args) as proc:
+        g = _goroutine(proc, args, required=True)
+        variables = frame_variables(proc, g, args.frame)
+        if args.json:
+            _json([v.to_json() for v in variables])
+            return 0
+        print(_frame_header(proc, g, args.frame))
+        if not variables:
+            print("(no variables: DWARF describes none at this pc)")
+        for kind, title in (("arg", "arguments"), ("local", "locals")):
+            group = [v for v in variables if v.kind == kind]
+            if group:
+                print(f"{title}:")
+                for v in group:
+                    print("  " + format_variable(v))
+    return 0
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    from explorer.cli_commands import _json, _open
+    from explorer.goruntime.expr import evaluate
+    from explorer.render.values import pretty
+
+    with _open(args) as proc:
+        g = _goroutine(proc, args, required=False)
+        value = evaluate(proc, args.expr, g, args.frame)
+        if args.json:
+            _json(value.to_json())
+        else:
+            print(pretty(value))
+    return 0
+
+
+def _x_range(proc: Any, args: argparse.Namespace) -> tuple[int, int, str]:
+    from explorer.goruntime.expr import evaluate, parse_address, parse_range
+
+    target = args.target
+    length = args.length
+    if length is not None and not 0 <= length <= X_MAX_LEN:
+        raise ExplorerError(f"-n {length}: the length must be between 0 and {X_MAX_LEN}")
+    rng = parse_range(target)
+    if rng is not None:
+        return rng[0], length if length is not None else rng[1], ""
+    addr = parse_address(target)
+    if addr is not None:
+        return addr, length if length is not None else X_DEFAULT_LEN, ""
+    g = _goroutine(proc, args, required=False)
+    value = evaluate(proc, target, g, args.frame)
+    if value.kind == "unreadable":
+        raise ExpressionError(f"{target}: unreadable: {value.error}")
+    r = value.byte_range()
+    if r is None:
+        why = "it is nil" if value.is_nil else "it is not in memory"
+        raise ExpressionError(f"{target} ({value.type_name}) has no bytes to show: {why}")
+    start, size = r
+    note = f"{target}: {value.type_name}, {size} bytes at {start:#x}"
+    if length is not None:
+        return start, length, note
+    if size == 0 and value.kind == "ptr":
+        size = X_DEFAULT_LEN
+    if size > X_MAX_DEFAULT:
+        note += f" (showing the first {X_MAX_DEFAULT}: use -n for more)"
+        size = X_MAX_DEFAULT
+    return start, size, note
+
+
+def cmd_x(args: argparse.Namespace) -> int:
+    from explorer.cli_commands import _open
+    from explorer.render.hexdump import hexdump_text
+
+    with _open(args) as proc:
+        addr, size, note = _x_range(proc, args)
+        if note:
+            print(note)
+        if size == 0:
+            print("(0 bytes)")
+            return 0
+        print(hexdump_text(proc.memory, addr, size))
+    return 0
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    from explorer.cli_commands import _open
+    from explorer.goruntime.expr import parse_range, read_bytes_for
+    from explorer.goruntime.save import save_bytes
+
+    with _open(args) as proc:
+        if parse_range(args.target) is not None:
+            g = None
+        else:
+            g = _goroutine(proc, args, required=False)
+        addr, size = read_bytes_for(proc, args.target, g, args.frame)
+        n = save_bytes(proc, addr, size, args.output, force=args.force)
+        print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {args.output}")
+    return 0
+
+
+VALUE_HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "vars": cmd_vars,
+    "print": cmd_print,
+    "x": cmd_x,
+    "save": cmd_save,
+}
