@@ -24,7 +24,7 @@ G_RUNNING = 2
 MAX_GOROUTINES = 10_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Goroutine:
     """One g from runtime.allgs (raw fields; frames come from the unwinder)."""
 
@@ -116,33 +116,25 @@ class GReader:
         return int(o[1].unpack_from(raw, o[0])[0])
 
     def decode(self, addr: int, raw: bytes) -> Goroutine:
-        vals = dict(zip(self._keys, self._all.unpack_from(raw), strict=True))
-
-        def f(_raw: bytes, key: str, default: int = 0) -> int:
-            return vals.get(key, default)
-
-        code = f(raw, "status")
+        v = dict(zip(self._keys, self._all.unpack_from(raw), strict=True))
+        get = v.get
+        code = v["status"]
         scan = bool(code & G_SCAN)
         base = code & ~G_SCAN
         if 0 <= base < len(self.status_names) and self.status_names[base]:
             status = self.status_names[base]
         else:
             status = FALLBACK_STATUS.get(base, "???")
-        wr = f(raw, "waitreason")
+        wr = get("waitreason", 0)
         reason = None
-        if status in ("waiting", "leaked") and wr:
+        if wr and status in ("waiting", "leaked"):
             reason = self.wait_reasons[wr] if wr < len(self.wait_reasons) else f"wait reason {wr}"
         return Goroutine(
-            addr=addr, id=f(raw, "goid"), status_code=base, status=status, wait_reason=reason,
-            wait_reason_code=wr, waitsince=f(raw, "waitsince"), m=f(raw, "m"), sched_sp=f(raw, "sched_sp"),
-            sched_pc=f(raw, "sched_pc"), sched_bp=f(raw, "sched_bp"), sched_lr=f(raw, "sched_lr"),
-            syscallsp=f(raw, "syscallsp"), syscallpc=f(raw, "syscallpc"), syscallbp=f(raw, "syscallbp"),
-            stack_lo=f(raw, "stack_lo"), stack_hi=f(raw, "stack_hi"), gopc=f(raw, "gopc"),
-            startpc=f(raw, "startpc"),
-            parent_goid=f(raw, "parent_goid") if "parent_goid" in self.offsets else None,
-            labels_ptr=f(raw, "labels"), panic_ptr=f(raw, "panic"), sig=f(raw, "sig"),
-            sigcode0=f(raw, "sigcode0"), sigcode1=f(raw, "sigcode1"), sigpc=f(raw, "sigpc"),
-            lockedm=f(raw, "lockedm"), scan=scan,
+            addr, v["goid"], base, status, reason, wr, get("waitsince", 0), v["m"], v["sched_sp"],
+            v["sched_pc"], get("sched_bp", 0), get("sched_lr", 0), get("syscallsp", 0), get("syscallpc", 0),
+            get("syscallbp", 0), v["stack_lo"], v["stack_hi"], get("gopc", 0), get("startpc", 0),
+            get("parent_goid"), get("labels", 0), get("panic", 0), get("sig", 0), get("sigcode0", 0),
+            get("sigcode1", 0), get("sigpc", 0), get("lockedm", 0), scan,
         )
 
     def read(self, mem, addr: int) -> Goroutine:  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ SIGTRAMP = {"runtime.sigtramp", "runtime.cgoSigtramp"}
 INJECTED = {"runtime.sigpanic", "runtime.asyncPreempt", "runtime.debugCallV2"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """One logical frame. Physical frames are split into their inlined calls (``inlined`` True)."""
 
@@ -96,6 +96,9 @@ class Unwinder:
         self.func_at = lru_cache(maxsize=65536)(self._func_at)
         self.sp_delta = lru_cache(maxsize=65536)(self._sp_delta)
         self.logical = lru_cache(maxsize=65536)(self._logical)
+        # pc -> (func, frame size): one lookup per frame in the hot loop (most goroutines park at
+        # the same few pcs). Plain dicts, cleared when they grow past a bound.
+        self._pcinfo: dict[int, tuple[Func | None, int | None]] = {}
 
     def _func_at(self, pc: int) -> Func | None:
         return self.pcln.find_func(pc)
@@ -140,7 +143,13 @@ class Unwinder:
                 if bt.frames:  # a zero return address below a frame that is not a top frame
                     bt.truncated, bt.error = True, "the stack ends without reaching its top frame"
                 return bt
-            f = self.func_at(pc)
+            info = self._pcinfo.get(pc)
+            if info is None:
+                if len(self._pcinfo) > 1 << 18:
+                    self._pcinfo.clear()
+                fn = self.func_at(pc)
+                info = self._pcinfo[pc] = (fn, self.pcln.sp_delta(fn, pc) if fn is not None else None)
+            f, delta = info
             if f is None:
                 bt.truncated = True
                 bt.error = f"unknown pc {pc:#x}"
@@ -162,7 +171,6 @@ class Unwinder:
                 bt.truncated = True
                 bt.error = f"sp {sp:#x} is outside the goroutine's stack [{bounds[0]:#x}, {bounds[1]:#x})"
                 return bt
-            delta = self.sp_delta(pc)
             if delta is None or delta < 0 or delta > 1 << 20:
                 bt.truncated = True
                 bt.error = f"no frame size for {f.name} at pc {pc:#x}"
