@@ -117,7 +117,7 @@ def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Any]:
 
 def cmd_goroutines(args: argparse.Namespace) -> int:
     from explorer.goruntime.grouping import group_goroutines
-    from explorer.goruntime.model import app_frame, goroutine_dict
+    from explorer.goruntime.model import app_frame
 
     with _open(args) as proc:
         gs = _selected(proc, args)
@@ -153,7 +153,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                 print()
             return 0
         if args.json:
-            _json([goroutine_dict(proc, g, stacks=args.stacks) for g in gs])
+            _goroutines_json(proc, gs, args.stacks)
             return 0
         for g in gs:
             if args.stacks:
@@ -168,6 +168,26 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
             thread = f" [thread {g.thread}]" if g.thread is not None else ""
             print(f"{g.id:>7} {g.header_status:<22} {where}{thread}{mark}")
     return 0
+
+
+def _goroutines_json(proc: GoProcess, gs: list[Any], stacks: bool) -> None:
+    """The goroutine array, encoded in parallel chunks for big cores (see goruntime.parallel)."""
+    from explorer.goruntime.model import goroutine_dict
+    from explorer.goruntime.parallel import map_bytes
+
+    if sys.stdout.isatty():
+        _json([goroutine_dict(proc, g, stacks=stacks) for g in gs])
+        return
+    _ = proc.crashed_goroutine, proc.thread_infos  # shared by every chunk: compute before forking
+
+    def encode(chunk: Any) -> bytes:
+        text = json.dumps([goroutine_dict(proc, g, stacks=stacks) for g in chunk], separators=(",", ":"))
+        return text[1:-1].encode()
+
+    parts = [p for p in map_bytes(encode, gs) if p]
+    out = sys.stdout.buffer
+    out.write(b"[" + b",".join(parts) + b"]\n")
+    out.flush()
 
 
 def resolve_goroutine(proc: GoProcess, gid: int | None) -> Any:
@@ -204,8 +224,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "print": _not_yet,
     "x": _not_yet,
     "save": _not_yet,
-    "demo": _not_yet,
-    "tui": _not_yet,
+    "demo": lambda args: __import__("explorer.cli_tui", fromlist=["cmd_demo"]).cmd_demo(args),
+    "tui": lambda args: __import__("explorer.cli_tui", fromlist=["cmd_tui"]).cmd_tui(args),
 }
 
 from explorer.cli_values import VALUE_HANDLERS  # noqa: E402  (vars, print, x, save)

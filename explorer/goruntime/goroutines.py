@@ -108,6 +108,7 @@ class GReader:
             pos = off + st.size
             self._keys.append(key)
         self._all = struct.Struct(fmt)
+        self._compile_decoder()
 
     def field(self, raw: bytes, key: str, default: int = 0) -> int:
         o = self.offsets.get(key)
@@ -115,27 +116,39 @@ class GReader:
             return default
         return int(o[1].unpack_from(raw, o[0])[0])
 
+    # Goroutine's fields after (addr, id, status_code, status, wait_reason, wait_reason_code), in
+    # order, with the GReader key each comes from (None: not a g field).
+    _TAIL = ("waitsince", "m", "sched_sp", "sched_pc", "sched_bp", "sched_lr", "syscallsp", "syscallpc",
+             "syscallbp", "stack_lo", "stack_hi", "gopc", "startpc", "parent_goid", "labels", "panic", "sig",
+             "sigcode0", "sigcode1", "sigpc", "lockedm")
+
+    def _compile_decoder(self) -> None:
+        """An itemgetter that picks Goroutine's fields out of one unpacked g in one call."""
+        from operator import itemgetter
+
+        n = len(self._keys)
+        index = {k: i for i, k in enumerate(self._keys)}
+        # Missing fields read as 0 (the padding slot n), parentGoid as None (slot n+1).
+        picks = [index.get(k, n + 1 if k == "parent_goid" else n) for k in self._TAIL]
+        self._pick = itemgetter(*picks)
+        self._i_goid, self._i_status = index["goid"], index["status"]
+        self._i_wr = index.get("waitreason", n)
+
     def decode(self, addr: int, raw: bytes) -> Goroutine:
-        v = dict(zip(self._keys, self._all.unpack_from(raw), strict=True))
-        get = v.get
-        code = v["status"]
-        scan = bool(code & G_SCAN)
+        vals = self._all.unpack_from(raw) + (0, None)
+        code = vals[self._i_status]
         base = code & ~G_SCAN
-        if 0 <= base < len(self.status_names) and self.status_names[base]:
-            status = self.status_names[base]
+        names = self.status_names
+        if 0 <= base < len(names) and names[base]:
+            status = names[base]
         else:
             status = FALLBACK_STATUS.get(base, "???")
-        wr = get("waitreason", 0)
+        wr = vals[self._i_wr]
         reason = None
         if wr and status in ("waiting", "leaked"):
             reason = self.wait_reasons[wr] if wr < len(self.wait_reasons) else f"wait reason {wr}"
-        return Goroutine(
-            addr, v["goid"], base, status, reason, wr, get("waitsince", 0), v["m"], v["sched_sp"],
-            v["sched_pc"], get("sched_bp", 0), get("sched_lr", 0), get("syscallsp", 0), get("syscallpc", 0),
-            get("syscallbp", 0), v["stack_lo"], v["stack_hi"], get("gopc", 0), get("startpc", 0),
-            get("parent_goid"), get("labels", 0), get("panic", 0), get("sig", 0), get("sigcode0", 0),
-            get("sigcode1", 0), get("sigpc", 0), get("lockedm", 0), scan,
-        )
+        return Goroutine(addr, vals[self._i_goid], base, status, reason, wr, *self._pick(vals),
+                         scan=bool(code & G_SCAN))
 
     def read(self, mem, addr: int) -> Goroutine:  # type: ignore[no-untyped-def]
         return self.decode(addr, mem.read(addr, self.size))

@@ -5,6 +5,7 @@ Shapes follow shared/CLI.md: keys are only ever added, never renamed or removed.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from explorer.core.elfcore import SIGNAL_NAMES
@@ -41,6 +42,7 @@ def package_of(function: str) -> str:
     return function[:dot] if dot >= 0 else function
 
 
+@functools.lru_cache(maxsize=65536)
 def is_standard_library(function: str) -> bool:
     """Go's standard library: import paths whose first element has no dot (except ``main``)."""
     pkg = package_of(function)
