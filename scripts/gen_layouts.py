@@ -40,7 +40,7 @@ def layout_from_binary(path: Path) -> dict[str, dict[str, object]]:
             for f in fields:
                 try:
                     offs[f] = dwarf.field_offset(struct_name, f)
-                except Exception:  # noqa: BLE001 - a field absent in this release is simply left out
+                except Exception:  # a field absent in this release is simply left out
                     continue
             out[struct_name] = {"size": t.size, "fields": offs}
         return out

@@ -86,7 +86,7 @@ class Executable:
         if self.data[:4] != b"\x7fELF":
             raise BinaryFormatError(f"{self.path}: not an ELF executable")
         try:
-            self.elf = ELFFile(_MmapStream(self.data))
+            self.elf = ELFFile(_MmapStream(self.data))  # type: ignore[arg-type]
             if self.elf.elfclass != 64 or not self.elf.little_endian:
                 raise BinaryFormatError(f"{self.path}: only 64-bit little-endian executables are supported")
             if self.elf.header.e_type == "ET_CORE":
@@ -222,7 +222,10 @@ class Executable:
         if sec is None or sec.type == "SHT_NOBITS":
             return out
         try:
-            link = self.elf.get_section_by_name(".symtab")["sh_link"]
+            symtab = self.elf.get_section_by_name(".symtab")
+            if symtab is None:
+                return out
+            link = symtab["sh_link"]
             strsec = self.elf.get_section(link)
             str_off, str_size = int(strsec["sh_offset"]), int(strsec["sh_size"])
         except (ELFError, KeyError, IndexError, struct.error):

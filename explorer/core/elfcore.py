@@ -174,7 +174,7 @@ def _decompress_to_temp(path: Path, fh: BinaryIO, magic: bytes) -> IO[bytes]:
                     tmp.write(chunk)
         elif magic.startswith(LZ4_MAGIC):
             try:
-                import lz4.frame  # type: ignore[import-not-found]
+                import lz4.frame
             except ImportError as e:
                 raise InputError(f"{path}: lz4-compressed core, and the lz4 module is not installed") from e
             with lz4.frame.open(fh) as src:

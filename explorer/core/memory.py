@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import mmap
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ PRIO_EXECUTABLE = 20
 PRIO_HOLE = 0
 
 _U64 = struct.Struct("<Q")
+BufferLike = bytes | bytearray | memoryview | mmap.mmap
 
 # One read at most this big; a larger request is a garbage length, not a wish.
 MAX_READ = 1 << 31
@@ -37,7 +39,7 @@ class Region:
 
     start: int
     end: int
-    buf: object | None  # a buffer (mmap, bytes, memoryview), or None for a hole
+    buf: BufferLike | None  # the bytes behind the range, or None for a hole
     offset: int = 0
     priority: int = 0
     reason: str = "unmapped"
@@ -143,7 +145,7 @@ class AddressSpace:
                 yield pos, None, reg.reason
             else:
                 off = reg.offset + (pos - reg.start)
-                yield pos, memoryview(reg.buf)[off : off + (stop - pos)], ""  # type: ignore[call-overload]
+                yield pos, memoryview(reg.buf)[off : off + (stop - pos)], ""
             pos = stop
 
     # -- reads -----------------------------------------------------------------------------------
@@ -156,10 +158,10 @@ class AddressSpace:
             return b""
         i = self._find(addr)
         if i >= 0:
-            lo, hi, reg = self._map[i]
+            _lo, hi, reg = self._map[i]
             if reg.buf is not None and addr + size <= hi:  # fast path: one region
                 off = reg.offset + (addr - reg.start)
-                return bytes(memoryview(reg.buf)[off : off + size])  # type: ignore[call-overload]
+                return bytes(memoryview(reg.buf)[off : off + size])
         n = self.readable_prefix(addr, size)
         if n < size:
             raise UnreadableMemory(addr + n, size - n, self.why_unreadable(addr + n))
@@ -188,7 +190,7 @@ class AddressSpace:
         if i >= 0:  # fast path: no intermediate bytes object (the unwinder's hot loop)
             _lo, hi, reg = self._map[i]
             if reg.buf is not None and addr + 8 <= hi:
-                return int(_U64.unpack_from(reg.buf, reg.offset + addr - reg.start)[0])  # type: ignore[call-overload]
+                return int(_U64.unpack_from(reg.buf, reg.offset + addr - reg.start)[0])
         return int.from_bytes(self.read(addr, 8), "little")
 
     def read_i64(self, addr: int) -> int:

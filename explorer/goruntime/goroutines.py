@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 from explorer.errors import ExplorerError, UnreadableMemory
+
+if TYPE_CHECKING:
+    from explorer.core.memory import AddressSpace
+    from explorer.goruntime.layout import Layout
 
 # Used only if the binary's own gStatusStrings cannot be found: these low values never moved.
 FALLBACK_STATUS = {0: "idle", 1: "runnable", 2: "running", 3: "syscall", 4: "waiting", 6: "dead",
@@ -73,7 +78,7 @@ class Goroutine:
 class GReader:
     """Decodes ``runtime.g`` structs with precomputed offsets."""
 
-    FIELDS = {
+    FIELDS: ClassVar[dict[str, tuple[str, str]]] = {
         "goid": ("goid", "Q"), "status": ("atomicstatus.value", "I"), "waitreason": ("waitreason", "B"),
         "waitsince": ("waitsince", "q"), "m": ("m", "Q"), "sched_sp": ("sched.sp", "Q"),
         "sched_pc": ("sched.pc", "Q"), "sched_bp": ("sched.bp", "Q"), "sched_lr": ("sched.lr", "Q"),
@@ -83,9 +88,9 @@ class GReader:
         "panic": ("_panic", "Q"), "sig": ("sig", "I"), "sigcode0": ("sigcode0", "Q"),
         "sigcode1": ("sigcode1", "Q"), "sigpc": ("sigpc", "Q"), "lockedm": ("lockedm", "Q"),
     }
-    REQUIRED = ("goid", "status", "m", "sched_sp", "sched_pc", "stack_lo", "stack_hi")
+    REQUIRED: ClassVar[tuple[str, ...]] = ("goid", "status", "m", "sched_sp", "sched_pc", "stack_lo", "stack_hi")
 
-    def __init__(self, layout, status_names: list[str], wait_reasons: list[str]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, layout: Layout, status_names: list[str], wait_reasons: list[str]) -> None:
         self.size = layout.size("runtime.g")
         self.offsets: dict[str, tuple[int, struct.Struct]] = {}
         for key, (path, fmt) in self.FIELDS.items():
@@ -135,7 +140,7 @@ class GReader:
         self._i_wr = index.get("waitreason", n)
 
     def decode(self, addr: int, raw: bytes) -> Goroutine:
-        vals = self._all.unpack_from(raw) + (0, None)
+        vals = (*self._all.unpack_from(raw), 0, None)
         code = vals[self._i_status]
         base = code & ~G_SCAN
         names = self.status_names
@@ -147,13 +152,13 @@ class GReader:
         reason = None
         if wr and status in ("waiting", "leaked"):
             reason = self.wait_reasons[wr] if wr < len(self.wait_reasons) else f"wait reason {wr}"
-        return Goroutine(addr, vals[self._i_goid], base, status, reason, wr, *self._pick(vals),
+        return Goroutine(addr, vals[self._i_goid], base, status, reason, wr, *self._pick(vals),  # type: ignore[misc]
                          scan=bool(code & G_SCAN))
 
-    def read(self, mem, addr: int) -> Goroutine:  # type: ignore[no-untyped-def]
+    def read(self, mem: AddressSpace, addr: int) -> Goroutine:
         return self.decode(addr, mem.read(addr, self.size))
 
-    def looks_like_g(self, mem, addr: int) -> bool:  # type: ignore[no-untyped-def]
+    def looks_like_g(self, mem: AddressSpace, addr: int) -> bool:
         """Plausibility check for symbol-free searches: sane status, stack bounds and goid."""
         try:
             g = self.read(mem, addr)
@@ -166,7 +171,7 @@ class GReader:
         return 0 < g.stack_lo < g.stack_hi and g.stack_hi - g.stack_lo <= 1 << 30
 
 
-def read_allgs(mem, allgs_addr: int, reader: GReader) -> tuple[list[Goroutine], list[str]]:  # type: ignore[no-untyped-def]
+def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader) -> tuple[list[Goroutine], list[str]]:
     """Every g in allgs (dead ones included), and errors met on the way (bounded)."""
     errors: list[str] = []
     ptr, ln, cap = struct.unpack("<QQQ", mem.read(allgs_addr, 24))

@@ -23,7 +23,8 @@ _STRHDR = struct.Struct("<QQ")
 
 def _find_all(hay: bytes | memoryview, needle: bytes) -> list[int]:
     data = bytes(hay)
-    out, pos = [], data.find(needle)
+    out: list[int] = []
+    pos = data.find(needle)
     while pos >= 0 and len(out) < 64:
         out.append(pos)
         pos = data.find(needle, pos + 1)

@@ -53,7 +53,7 @@ def map_bytes(fn: Callable[[Sequence[T]], bytes], items: Sequence[T], *, workers
             try:
                 data = fn(chunk)
                 _write_all(w, struct.pack("<Q", len(data)) + data)
-            except BaseException:  # noqa: BLE001 - any failure: the parent redoes this chunk
+            except BaseException:  # any failure: the parent redoes this chunk
                 code = 1
             finally:
                 os._exit(code)

@@ -13,11 +13,20 @@ import struct
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from explorer.binary.elf import Executable, parse_notes
 from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_core
 from explorer.core.memory import PRIO_EXECUTABLE
 from explorer.errors import ExplorerError, InputError
+
+if TYPE_CHECKING:
+    from explorer.binary.dwarf import GoDwarf
+    from explorer.binary.moduledata import Moduledata
+    from explorer.binary.pclntab import Pclntab
+    from explorer.goruntime.goroutines import Goroutine, GReader
+    from explorer.goruntime.layout import Layout
+    from explorer.goruntime.unwind import Backtrace, StackContext, Unwinder
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _PHDR = struct.Struct("<IIQQQQQQ")
@@ -70,9 +79,15 @@ class _Runtime:
 
     exe: Executable
     core: CoreFile
-    memory: AddressSpace
-    pie_bias: int
-    go_version: str | None
+    goroutine_errors: list[str]
+    if TYPE_CHECKING:  # provided by GoProcess
+
+        @property
+        def memory(self) -> AddressSpace: ...
+        @property
+        def pie_bias(self) -> int: ...
+        @property
+        def go_version(self) -> str | None: ...
 
     @cached_property
     def go_minor(self) -> int | None:
@@ -81,7 +96,7 @@ class _Runtime:
         return go_minor(self.go_version)
 
     @cached_property
-    def pclntab(self):  # type: ignore[no-untyped-def]
+    def pclntab(self) -> Pclntab:
         from explorer.binary.moduledata import pclntab_section
         from explorer.binary.pclntab import Pclntab, parse_header
 
@@ -108,7 +123,7 @@ class _Runtime:
         return Pclntab.parse(data, text_start=text + self.pie_bias)
 
     @cached_property
-    def moduledata(self):  # type: ignore[no-untyped-def]
+    def moduledata(self) -> Moduledata | None:
         """runtime.firstmoduledata, found without symbols (None if it cannot be found)."""
         from explorer.binary.moduledata import find_moduledata
 
@@ -135,7 +150,7 @@ class _Runtime:
         return 0
 
     @cached_property
-    def dwarf(self):  # type: ignore[no-untyped-def]
+    def dwarf(self) -> GoDwarf | None:
         """The lazy DWARF index, or None for stripped binaries."""
         if not self.exe.has_dwarf:
             return None
@@ -147,7 +162,7 @@ class _Runtime:
             return None
 
     @cached_property
-    def layout(self):  # type: ignore[no-untyped-def]
+    def layout(self) -> Layout:
         from explorer.goruntime.layout import DwarfLayout, Layout, LayoutError, TableLayout
 
         if self.dwarf is not None and self.dwarf.type_by_name("runtime.g") is not None:
@@ -207,7 +222,7 @@ class _Runtime:
         return names if names[:3] == ["idle", "runnable", "running"] else []
 
     @cached_property
-    def greader(self):  # type: ignore[no-untyped-def]
+    def greader(self) -> GReader:
         from explorer.goruntime.goroutines import GReader
 
         return GReader(self.layout, self.status_names, self.wait_reasons)
@@ -266,7 +281,7 @@ class _Runtime:
         return found
 
     @cached_property
-    def all_goroutines(self):  # type: ignore[no-untyped-def]
+    def all_goroutines(self) -> list[Goroutine]:
         """Every g of runtime.allgs, dead ones included, with the thread running it."""
         from explorer.goruntime.goroutines import read_allgs
 
@@ -281,11 +296,11 @@ class _Runtime:
         return gs
 
     @cached_property
-    def goroutines(self):  # type: ignore[no-untyped-def]
+    def goroutines(self) -> list[Goroutine]:
         """The goroutines that exist (not dead), in allgs order."""
         return [g for g in self.all_goroutines if g.status not in ("dead",) and g.status_code != 6]
 
-    def goroutine(self, gid: int):  # type: ignore[no-untyped-def]
+    def goroutine(self, gid: int) -> Goroutine:
         for g in self.all_goroutines:
             if g.id == gid:
                 return g
@@ -310,7 +325,7 @@ class _Runtime:
         return threads[0] if threads else None
 
     @cached_property
-    def crashed_goroutine(self):  # type: ignore[no-untyped-def]
+    def crashed_goroutine(self) -> Goroutine | None:
         """The goroutine the crashing thread was running (None for a crash on a system stack, such
         as the scheduler's "all goroutines are asleep")."""
         t = self.crashed_thread
@@ -324,7 +339,7 @@ class _Runtime:
     # -- backtraces ------------------------------------------------------------------------------
 
     @cached_property
-    def unwinder(self):  # type: ignore[no-untyped-def]
+    def unwinder(self) -> Unwinder:
         from explorer.goruntime.unwind import Unwinder
 
         return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64)
@@ -338,13 +353,13 @@ class _Runtime:
             return None
         return (g.stack_lo, g.stack_hi)
 
-    def thread_of(self, g) -> ThreadInfo | None:  # type: ignore[no-untyped-def]
+    def thread_of(self, g: Goroutine) -> ThreadInfo | None:
         for ti in self.thread_infos:
             if ti.curg == g.addr:
                 return ti
         return None
 
-    def backtrace(self, g, max_frames: int | None = None):  # type: ignore[no-untyped-def]
+    def backtrace(self, g: Goroutine, max_frames: int | None = None) -> Backtrace:
         """The goroutine's frames, innermost first (cached per goroutine).
 
         A goroutine running on a thread is unwound from the thread's registers, through the signal
@@ -358,7 +373,7 @@ class _Runtime:
                 g, max_frames)
         return cache[key]
 
-    def _context(self, g, ti: ThreadInfo | None):  # type: ignore[no-untyped-def]
+    def _context(self, g: Goroutine | None, ti: ThreadInfo | None) -> StackContext:
         from explorer.goruntime.unwind import StackContext
 
         ctx = StackContext()
@@ -370,7 +385,7 @@ class _Runtime:
             ctx.gsignal_stack = self._stack_of(ti.gsignal)
         return ctx
 
-    def thread_backtrace(self, ti: ThreadInfo, max_frames: int | None = None):  # type: ignore[no-untyped-def]
+    def thread_backtrace(self, ti: ThreadInfo, max_frames: int | None = None) -> Backtrace:
         """A thread's frames from its registers: system stack frames, then its goroutine's (if any)."""
         from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, _which_stack
 
@@ -399,7 +414,7 @@ class _Runtime:
         cache[key] = bt
         return bt
 
-    def _parked_backtrace(self, g, max_frames: int | None):  # type: ignore[no-untyped-def]
+    def _parked_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace:
         from explorer.goruntime.unwind import MAX_FRAMES, Backtrace
 
         limit = max_frames or MAX_FRAMES
@@ -420,14 +435,14 @@ class _Runtime:
         f = self.pclntab.find_func(pc)
         return f.name if f else None
 
-    def created_by(self, g):  # type: ignore[no-untyped-def]
+    def created_by(self, g: Goroutine) -> tuple[str, str, int, int] | None:
         """(function, file, line, pc) of the ``go`` statement that created g, as the runtime prints it."""
         if not g.gopc or g.id == 1:  # the runtime names no creator for the main goroutine
             return None
         return self._created_by_pc(g.gopc)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - per-process cache; the process outlives it
-    def _created_by_pc(self, gopc: int):  # type: ignore[no-untyped-def]
+    def _created_by_pc(self, gopc: int) -> tuple[str, str, int, int] | None:
         f = self.pclntab.find_func(gopc)
         if f is None:
             return None

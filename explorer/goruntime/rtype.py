@@ -9,8 +9,13 @@ low 5 bits of ``Kind_``; "direct interface" (the data word holds the value itsel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError, UnreadableMemory
+
+if TYPE_CHECKING:
+    from explorer.core.memory import AddressSpace
+    from explorer.goruntime.layout import Layout
 
 KIND_MASK = 0x1F
 KIND_DIRECT_IFACE = 1 << 5
@@ -41,15 +46,21 @@ class RType:
 class RTypeReader:
     """Decodes type descriptors of one process (cached per descriptor address)."""
 
-    def __init__(self, mem, layout, types_base: int, go_minor: int | None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, mem: AddressSpace, layout: Layout, types_base: int, go_minor: int | None) -> None:
         self.mem = mem
         self.types_base = types_base
         self.go_minor = go_minor or 0
         t = "internal/abi.Type"
-        self.off_size = layout.offset(t, "Size_") if layout.offset(t, "Size_") is not None else 0
-        self.off_tflag = layout.offset(t, "TFlag") if layout.offset(t, "TFlag") is not None else 20
-        self.off_kind = layout.offset(t, "Kind_") if layout.offset(t, "Kind_") is not None else 23
-        self.off_str = layout.offset(t, "Str") if layout.offset(t, "Str") is not None else 40
+
+        def off(field: str, default: int) -> int:
+            v = layout.offset(t, field)
+            return default if v is None else v
+
+        # The defaults are abi.Type's layout in every release 1.21-1.27 (layouts.json agrees).
+        self.off_size = off("Size_", 0)
+        self.off_tflag = off("TFlag", 20)
+        self.off_kind = off("Kind_", 23)
+        self.off_str = off("Str", 40)
         self._cache: dict[int, RType] = {}
 
     def read(self, addr: int) -> RType:
