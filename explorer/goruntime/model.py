@@ -84,7 +84,6 @@ def goroutine_dict(proc: GoProcess, g: Goroutine, *, stacks: bool = False) -> di
         "thread": g.thread,
         "current": frame_dict(frames[0]) if frames else None,
         "user": (lambda u: frame_dict(u) if u else None)(user_frame(frames)),
-        "app": (lambda u: frame_dict(u) if u else None)(app_frame(frames)),
         "go_statement": {"function": cb[0], "file": cb[1], "line": cb[2], "pc": cb[3]} if cb else None,
         "start": start,
         "labels": labels_of(proc, g),

@@ -373,6 +373,10 @@ class _Runtime:
                 g, max_frames)
         return cache[key]
 
+    def forget_backtraces(self) -> None:
+        """Drop cached goroutine backtraces (streaming consumers keep memory flat with it)."""
+        self.__dict__.pop("_bt_cache", None)
+
     def _context(self, g: Goroutine | None, ti: ThreadInfo | None) -> StackContext:
         from explorer.goruntime.unwind import StackContext
 
