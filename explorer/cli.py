@@ -80,6 +80,7 @@ def build_parser() -> _Parser:
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     sub.add_parser("demo", help="open the TUI on the bundled sample core")
+    root.set_defaults(_subparsers=sub)
     return root
 
 
@@ -100,6 +101,19 @@ def _tui_parser() -> _Parser:
     return p
 
 
+def _parse_command(argv: list[str]) -> argparse.Namespace:
+    """Parse ``COMMAND ARGS``, options and positionals in any order (``print CORE BIN -f 2 EXPR``):
+    argparse's plain parsing would give the optional BINARY the expression's place."""
+    root = build_parser()
+    if not argv or argv[0] not in COMMANDS:
+        return root.parse_args(argv)
+    sub = root.get_default("_subparsers")
+    parser = sub.choices[argv[0]]
+    args = parser.parse_intermixed_args(argv[1:])
+    args.command = argv[0]
+    return args
+
+
 def _emit_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2)
     sys.stdout.write("\n")
@@ -112,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = _tui_parser().parse_args(args_list[1:])
             args.command = "tui"
         else:
-            args = build_parser().parse_args(args_list)
+            args = _parse_command(args_list)
     except UsageError as e:
         print(e, file=sys.stderr)
         return 2

@@ -34,6 +34,11 @@ def _hex(v: int | None) -> str:
     return "-" if v is None else f"{v:#x}"
 
 
+def _match_text(match: bool | None) -> str:
+    return {True: "matches the core", False: "MISMATCH: not the binary that dumped this core"}.get(
+        match, "the core does not say")  # type: ignore[arg-type]
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from explorer.goruntime.model import info_dict
 
@@ -46,7 +51,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("executable", d["executable"]),
             ("go version", d["go_version"] or "unknown"),
             ("arch", d["arch"]),
-            ("build id", f"{d['build_id']} ({'matches the core' if d['build_id_match'] else 'MISMATCH' if d['build_id_match'] is False else 'core does not say'})"),
+            ("build id", f"{d['build_id']} ({_match_text(d['build_id_match'])})"),
             ("signal", f"{d['signal_name']} ({d['signal']})" if d["signal"] else "none"),
         ]
         if d["go_signal"] and d["go_signal"]["signal"] != d["signal"]:
@@ -58,7 +63,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("goroutines", str(d["goroutines"])),
             ("crashed goroutine", str(d["crashed_goroutine"])),
             ("panic", d["panic"] or "-"),
-            ("core", f"{d['core']}{' (truncated: ' + str(d['core_missing_bytes']) + ' bytes missing)' if d['core_truncated'] else ''}"),
+            ("core", d["core"] + (f" (truncated: {d['core_missing_bytes']} bytes missing)" if d["core_truncated"] else "")),
         ]
         for k, v in rows:
             print(f"{k + ':':<19} {v}")
@@ -100,7 +105,8 @@ def _print_traceback(proc: GoProcess, g: Any, *, with_pc: bool = True) -> None:
     if cb:
         parent = f" in goroutine {g.parent_goid}" if g.parent_goid else ""
         print(f"created by {cb[0]}{parent}")
-        print(f"\t{cb[1]}:{cb[2]} +{cb[3] - (proc.pclntab.find_func(cb[3]).entry):#x}")
+        fn = proc.pclntab.find_func(cb[3])
+        print(f"\t{cb[1]}:{cb[2]} +{cb[3] - (fn.entry if fn else cb[3]):#x}")
 
 
 def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Any]:
@@ -117,7 +123,7 @@ def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Any]:
 
 def cmd_goroutines(args: argparse.Namespace) -> int:
     from explorer.goruntime.grouping import group_goroutines
-    from explorer.goruntime.model import app_frame
+    from explorer.goruntime.model import app_frame, goroutine_dict
 
     with _open(args) as proc:
         gs = _selected(proc, args)
@@ -181,8 +187,14 @@ def _goroutines_json(proc: GoProcess, gs: list[Any], stacks: bool) -> None:
     _ = proc.crashed_goroutine, proc.thread_infos  # shared by every chunk: compute before forking
 
     def encode(chunk: Any) -> bytes:
-        text = json.dumps([goroutine_dict(proc, g, stacks=stacks) for g in chunk], separators=(",", ":"))
-        return text[1:-1].encode()
+        # In batches, dropping each batch's cached backtraces: memory stays flat on 100k goroutines.
+        parts = []
+        for i in range(0, len(chunk), 2000):
+            batch = chunk[i : i + 2000]
+            text = json.dumps([goroutine_dict(proc, g, stacks=stacks) for g in batch], separators=(",", ":"))
+            parts.append(text[1:-1])
+            proc.forget_backtraces()
+        return ",".join(p for p in parts if p).encode()
 
     parts = [p for p in map_bytes(encode, gs) if p]
     out = sys.stdout.buffer

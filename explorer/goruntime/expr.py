@@ -220,7 +220,7 @@ class _Parser:
             if n.kind in ("int", "float"):
                 self.i += 1
                 lit = _number(n)
-                return Literal(-lit, t.pos)  # type: ignore[operator]
+                return Literal(-lit, t.pos)
             raise self.error("unary '-' is supported on number literals only", t)
         if t.kind in ("ident", "path"):
             self.i += 1
@@ -303,7 +303,10 @@ class _Env:
         v = self.frame_vars().get(name)
         if v is not None:
             return v
-        return self.dec.global_value(name)
+        v = self.dec.global_value(name)
+        if v is None and "." not in name and "/" not in name:
+            v = self.dec.global_value("main." + name)
+        return v
 
     def unknown(self, name: str) -> ExpressionError:
         self.frame_vars()

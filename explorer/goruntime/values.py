@@ -45,8 +45,8 @@ MAX_STRING = 1 << 20
 DEFAULT_JSON_DEPTH = 48
 #: Value nodes one :meth:`Value.to_json` call produces at most (nested collections multiply).
 MAX_JSON_NODES = 500_000
-#: Map buckets/groups and overflow links visited at most for one map.
-MAX_MAP_STEPS = 1 << 20
+#: String bytes one :meth:`Value.to_json` call gives in full; past it, strings are cut at 1 KiB.
+MAX_JSON_TEXT = 64 << 20
 
 _KIND_OF = {
     "bool": "bool", "int": "int", "uint": "uint", "float": "float", "complex": "complex",
@@ -56,7 +56,7 @@ _KIND_OF = {
 }
 
 
-class ValueError_(ExplorerError):
+class DecodeError(ExplorerError):
     """A value cannot be decoded (its type is not understood); the value shows as unreadable."""
 
 
@@ -182,7 +182,7 @@ class Decoder:
         v._dec, v._t, v._loc, v._gdict = self, t, loc, gdict
         if kind in ("bool", "int", "uint", "float", "complex"):
             if size is None or size not in (1, 2, 4, 8, 16) or (kind == "complex" and size not in (8, 16)):
-                raise ValueError_(f"{name}: unsupported size {size}")
+                raise DecodeError(f"{name}: unsupported size {size}")
             raw = loc.read(mem, 0, size)
             if kind == "bool":
                 v.value = raw[0] != 0
@@ -205,13 +205,17 @@ class Decoder:
             ptr, n, c = struct.unpack("<Qqq", loc.read(mem, 0, 24))
             v.data, v.length, v.cap = ptr, n, c
             if n < 0 or c < n:
-                raise ValueError_(f"bad slice header: len {n}, cap {c}")
+                raise DecodeError(f"bad slice header: len {n}, cap {c}")
             elem = t.elem
             if elem is None or elem.size is None:
-                raise ValueError_(f"{name}: element type unknown")
+                raise DecodeError(f"{name}: element type unknown")
             v.elem_type = elem.name
             _check_extent(mem, ptr, n, elem.size, "slice")
             return v
+        if kind in ("array", "struct") and loc.data is None and loc.addr is not None and size:
+            got = mem.readable_prefix(loc.addr, size)
+            if got < size:
+                raise UnreadableMemory(loc.addr + got, size - got, mem.why_unreadable(loc.addr + got) or "unmapped")
         if kind == "array":
             elem = t.elem
             n = t.count if t.count is not None else 0
@@ -268,7 +272,7 @@ class Decoder:
             v.dynamic_type = rt.name
             v._iface = (desc, w1, rt.direct_iface)
             return v
-        raise ValueError_(f"{name}: values of this type ({kind}) are not supported")
+        raise DecodeError(f"{name}: values of this type ({kind}) are not supported")
 
     def _resolve(self, t: GoType, gdict: GenericDict | None, name: str) -> tuple[GoType, str]:
         """Follow typedefs without a Go kind (shape parameters, aliases) to a decodable type."""
@@ -283,7 +287,16 @@ class Decoder:
                     name = t.name
                 continue
             return t, name
-        raise ValueError_(f"{name}: typedef chain too long")
+        raise DecodeError(f"{name}: typedef chain too long")
+
+    def type_name(self, t: GoType | None, gdict: GenericDict | None = None) -> str:
+        """The name a value of type ``t`` is shown with (shape parameters resolved if possible)."""
+        if t is None:
+            return "?"
+        try:
+            return self._resolve(t, gdict, t.name)[1]
+        except ExplorerError:
+            return t.name
 
     def global_value(self, name: str) -> Value | None:
         """The package-level variable ``name`` (``main.config``), or None if DWARF lacks it."""
@@ -399,9 +412,12 @@ class Value:
     @property
     def child_count(self) -> int:
         """How many children there are in all (``children`` gives at most ``MAX_ELEMENTS``)."""
-        if self.kind in ("slice", "array", "map", "chan"):
+        k = self.kind
+        if k in ("slice", "array", "map", "chan"):
             return int(self.length or 0)
-        return len(self.children()) if self.has_children else 0
+        if k == "struct":
+            return len(self._t.strip_typedefs().fields) if self._t is not None else 0
+        return 1 if self.has_children else 0
 
     def children(self, limit: int = MAX_ELEMENTS) -> list[tuple[str, Value]]:
         """Fields, elements (``[i]``), map entries (``[key]``), a pointer's target (``*``) or an
@@ -534,12 +550,16 @@ class Value:
 
     def text(self, limit: int = MAX_STRING) -> tuple[str, bool]:
         """A string's text (invalid UTF-8 escaped as ``\\xNN``) and whether it was cut at ``limit``."""
+        raw, cut = self.raw_text(limit)
+        return raw.decode("utf-8", "backslashreplace"), cut
+
+    def raw_text(self, limit: int = MAX_STRING) -> tuple[bytes, bool]:
+        """A string's bytes (at most ``limit``) and whether they were cut."""
         if self.kind != "string" or self._dec is None:
-            return "", False
+            return b"", False
         n = int(self.length or 0)
         take = min(n, limit)
-        raw = self._dec.mem.read(int(self.data or 0), take) if take else b""
-        return raw.decode("utf-8", "backslashreplace"), take < n
+        return (bytes(self._dec.mem.read(int(self.data or 0), take)) if take else b""), take < n
 
     def raw_bytes(self, limit: int = MAX_STRING) -> bytes:
         """The bytes :meth:`byte_range` names, at most ``limit``."""
@@ -633,14 +653,14 @@ def _mem_reason(e: UnreadableMemory) -> str:
 def _check_extent(mem: Any, ptr: int, n: int, elem_size: int, what: str) -> None:
     """Refuse lengths the core cannot hold: bytes [ptr, ptr + n*elem_size) must all be readable."""
     if n < 0:
-        raise ValueError_(f"bad {what} length {n}")
+        raise DecodeError(f"bad {what} length {n}")
     total = n * elem_size
     if total == 0:
         return
     if not ptr:
-        raise ValueError_(f"{what} of length {n} with a nil data pointer")
+        raise DecodeError(f"{what} of length {n} with a nil data pointer")
     if total > 1 << 40:
-        raise ValueError_(f"{what} length {n} is impossible")
+        raise DecodeError(f"{what} length {n} is impossible")
     got = mem.readable_prefix(ptr, total)
     if got < total:
         raise UnreadableMemory(ptr + got, total - got,
@@ -694,7 +714,7 @@ def _struct_behind(t: GoType) -> GoType | None:
 def _read_chan(mem: Any, t: GoType, hdr: int) -> ChanInfo:
     st = _struct_behind(t)
     if st is None:
-        raise ValueError_(f"{t.name}: no hchan type in DWARF")
+        raise DecodeError(f"{t.name}: no hchan type in DWARF")
 
     def off(name: str, default: int) -> int:
         f = st.field(name)
@@ -712,7 +732,7 @@ def _read_chan(mem: Any, t: GoType, hdr: int) -> ChanInfo:
     closed = u("closed", 28, 4) != 0
     recvx = u("recvx", 48)
     if dataqsiz > 1 << 40 or qcount > dataqsiz or (dataqsiz and recvx >= dataqsiz):
-        raise ValueError_(f"bad channel: qcount {qcount}, dataqsiz {dataqsiz}, recvx {recvx}")
+        raise DecodeError(f"bad channel: qcount {qcount}, dataqsiz {dataqsiz}, recvx {recvx}")
     if qcount and elemsize:
         _check_extent(mem, buf, dataqsiz, elemsize, "channel buffer")
     return ChanInfo(qcount, dataqsiz, buf, elemsize, recvx, closed, size)
@@ -731,6 +751,7 @@ class _JsonWriter:
         self.max_depth = max_depth
         self.max_elements = max_elements
         self.budget = MAX_JSON_NODES
+        self.text_budget = MAX_JSON_TEXT
 
     def tree(self, v: Value, depth: int, path: frozenset[tuple[int, str]]) -> dict[str, Any]:
         self.budget -= 1
@@ -756,7 +777,8 @@ class _JsonWriter:
         elif k == "complex":
             d["real"], d["imag"] = _json_float(v.real), _json_float(v.imag)
         elif k == "string":
-            text, cut = v.text()
+            text, cut = v.text(max(1024, min(MAX_STRING, self.text_budget)))
+            self.text_budget -= len(text)
             d.update(len=v.length, data=v.data, value=text)
             if cut:
                 d["truncated"] = True
@@ -788,6 +810,8 @@ class _JsonWriter:
                 d["truncated"] = True
         elif k == "map":
             d["len"] = v.length
+            d["value"] = v.value  # the header's address (0: a nil map)
+            d["key_type"] = v._t.key.name if v._t is not None and v._t.key is not None else None
             d["value_type"] = v.elem_type
             key = (int(v.value or 0), v.type_name)
             if key in path and v.value:
@@ -885,17 +909,15 @@ def _go_exp(s: str) -> str:
     return s
 
 
-def go_quote(s: str) -> str:
-    """A Go double-quoted string literal of ``s`` (already-escaped ``\\xNN`` bytes kept)."""
+def go_quote(raw: bytes | str) -> str:
+    """A Go double-quoted literal of ``raw`` (invalid UTF-8 bytes as ``\\xNN``, like strconv.Quote)."""
+    text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
     out = ['"']
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c == "\\" and i + 3 < len(s) + 0 and s[i + 1] == "x" and _is_hex(s[i + 2:i + 4]):
-            out.append(s[i:i + 4])
-            i += 4
-            continue
-        if c == '"':
+    for c in text:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte (surrogateescape)
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif c == '"':
             out.append('\\"')
         elif c == "\\":
             out.append("\\\\")
@@ -905,17 +927,12 @@ def go_quote(s: str) -> str:
             out.append("\\t")
         elif c == "\r":
             out.append("\\r")
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\x{ord(c):02x}")
+        elif o < 0x20 or o == 0x7F:
+            out.append(f"\\x{o:02x}")
         else:
             out.append(c)
-        i += 1
     out.append('"')
     return "".join(out)
-
-
-def _is_hex(s: str) -> bool:
-    return len(s) == 2 and all(ch in "0123456789abcdefABCDEF" for ch in s)
 
 
 def format_value(v: Value, *, depth: int = 3, max_elements: int = 64, with_type: bool = True,
@@ -928,9 +945,9 @@ def _fmt(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tup
     try:
         return _fmt1(v, depth, n, typed, ms, path)
     except UnreadableMemory as e:
-        return f"(unreadable {_mem_reason(e)})"
+        return f"(unreadable: {_mem_reason(e)})"
     except ExplorerError as e:
-        return f"(unreadable {e})"
+        return f"(unreadable: {e})"
 
 
 def _fmt1(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tuple[int, str]]) -> str:
@@ -938,7 +955,7 @@ def _fmt1(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tu
     tn = v.type_name
     pre = f"{tn} " if typed else ""
     if k == "unreadable":
-        return f"{pre}(unreadable {v.error})" if typed else f"(unreadable {v.error})"
+        return f"{pre}(unreadable: {v.error})"
     if k == "bool":
         s = "true" if v.value else "false"
         return s
@@ -954,8 +971,8 @@ def _fmt1(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tu
         sign = "" if im.startswith(("-", "+")) else "+"
         return f"({re_}{sign}{im}i)"
     if k == "string":
-        text, cut = v.text(ms)
-        s = go_quote(text) + ("..." if cut else "")
+        raw, cut = v.raw_text(ms)
+        s = go_quote(raw) + ("..." if cut else "")
         return s if tn == "string" or not typed else f"{tn}({s})"
     if k in ("slice", "array"):
         head = pre
@@ -983,13 +1000,14 @@ def _fmt1(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tu
             return f"{pre}nil" if typed else "nil"
         addr = f"{v.value:#x}"
         if v._t is None or v._t.kind != "ptr":
-            return f"{pre}({addr})" if typed else f"unsafe.Pointer({addr})"
+            return f"{tn}({addr})"
         key = (int(v.value), tn)
         if key in path or depth <= 0:
             return f"{tn}({addr})"
         t = v.target()
-        inner = _fmt(t, depth - 1, n, True, ms, path | {key}) if t is not None else "?"
-        return f"*{inner}" if not inner.startswith("(unreadable") else f"{tn}({addr}) {inner}"
+        if t is None or t.kind == "unreadable":
+            return f"{tn}({addr}) (unreadable: {t.error if t is not None else 'unknown target type'})"
+        return "*" + _fmt(t, depth - 1, n, True, ms, path | {key})
     if k == "map":
         if not v.value:
             return f"{pre}nil"

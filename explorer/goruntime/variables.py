@@ -116,14 +116,48 @@ def frame_scope(proc: Any, g: Any, frame_index: int) -> FrameScope:
     return scope
 
 
+_DWARF_REG_NAMES = {v: k for k, v in AMD64_DWARF_REGS.items()}
+_IN_REGISTER = ("in register", "part in register")
+
+
+def _reg_name(n: int | None) -> str:
+    if n is None:
+        return "?"
+    if 17 <= n <= 32:
+        return f"xmm{n - 17}"
+    return _DWARF_REG_NAMES.get(n, f"#{n}")
+
+
 def _base_name(name: str) -> str:
     i = name.find("[")
     return name[:i] if i >= 0 else name
 
 
 def _location(dec: Decoder, scope: FrameScope, var: Any) -> tuple[Loc | None, str]:
-    """Where ``var`` is at the frame's pc: a Loc, or None and why not."""
-    expr = var.location_at(scope.link_pc)
+    """Where ``var`` is at the frame's pc: a Loc, or None and why not.
+
+    A caller frame is looked up at its call instruction (return address - 1). If the variable is
+    in a register there (which an outer frame does not know), the location at the return address
+    itself is tried: when the call returns, execution resumes there with nothing of this frame
+    run in between, so memory DWARF names for that pc holds the variable now.
+    """
+    loc, why = _location_at(dec, scope, var, scope.link_pc)
+    f = scope.frame
+    # Only for a variable live in a register across the call (assigned, just not saved), never
+    # for one DWARF says is dead at the call.
+    if loc is None and why.startswith(_IN_REGISTER) and f.pc != f.sym_pc and not f.regs:
+        ret = f.pc - dec.bias
+        fn = scope.function
+        if fn is not None and fn.contains(ret) and var.in_scope(ret):
+            loc2, _why2 = _location_at(dec, scope, var, ret, memory_only=True)
+            if loc2 is not None:
+                return loc2, ""
+    return loc, why
+
+
+def _location_at(dec: Decoder, scope: FrameScope, var: Any, pc: int,
+                 memory_only: bool = False) -> tuple[Loc | None, str]:
+    expr = var.location_at(pc)
     if expr is None:
         return None, "optimized out"
     if len(expr) == 0:
@@ -133,13 +167,15 @@ def _location(dec: Decoder, scope: FrameScope, var: Any) -> tuple[Loc | None, st
     pieces = dec.dwarf.eval_location(expr, cu=fn.cu if fn is not None else None, cfa=f.fp, regs=scope.regs,
                                      frame_base=f.fp, read_mem=dec.mem.read)
     size = var.type.size if var.type is not None else None
+    if memory_only and any(p.kind != "memory" for p in pieces):
+        return None, "not in memory"
     if len(pieces) == 1 and pieces[0].size is None:
         p = pieces[0]
         if p.kind == "memory" and p.address is not None:
             return Loc(p.address), ""
         if p.kind == "register":
             if p.value is None:
-                return None, f"in register {p.register}, which this frame does not know"
+                return None, f"{_IN_REGISTER[0]} {_reg_name(p.register)}, known only in a thread's innermost frame"
             return Loc(None, (p.value & ((1 << 64) - 1)).to_bytes(8, "little")[: size or 8]), ""
         if p.kind == "value" and p.value is not None:
             return Loc(None, (p.value & ((1 << 64) - 1)).to_bytes(8, "little")[: size or 8]), ""
@@ -165,14 +201,14 @@ def _location(dec: Decoder, scope: FrameScope, var: Any) -> tuple[Loc | None, st
         elif p.kind == "implicit" and p.data is not None:
             buf += p.data[:n].ljust(n, b"\0")
         elif p.kind == "register":
-            return None, f"part in register {p.register}, which this frame does not know"
+            return None, f"{_IN_REGISTER[1]} {_reg_name(p.register)}, known only in a thread's innermost frame"
         else:
             return None, "optimized out" if p.kind == "optimized_out" else (p.reason or "optimized out")
     return Loc(None, bytes(buf)), ""
 
 
 def _evaluate(dec: Decoder, scope: FrameScope, var: Any, gdict: GenericDict | None) -> Value:
-    tname = var.type.name if var.type is not None else "?"
+    tname = dec.type_name(var.type, gdict)
     loc, why = _location(dec, scope, var)
     if loc is None:
         return unreadable(tname, None, why)
@@ -206,7 +242,14 @@ def scope_variables(proc: Any, scope: FrameScope) -> list[Variable]:
         shown = name[1:] if escaped else name
         if var.kind == "local" and var.decl_line is not None and line and var.decl_line > line:
             continue
-        value = _evaluate(dec, scope, var, scope.dict_value)
+        if (var.kind == "local" and var.decl_line == line and var.location is not None
+                and not name.startswith("&")):
+            # One location for the whole function (-N -l: no liveness in the DWARF), declared on
+            # the line being executed: ``x := f()`` with f still running has not assigned x.
+            value = unreadable(dec.type_name(var.type, scope.dict_value), None,
+                               f"not assigned yet (declared on line {line}, which is executing)")
+        else:
+            value = _evaluate(dec, scope, var, scope.dict_value)
         if escaped:
             value = _deref_escaped(dec, value, var)
         kind = "arg" if var.kind == "arg" else "local"
@@ -219,12 +262,13 @@ def scope_variables(proc: Any, scope: FrameScope) -> list[Variable]:
         seen[shown] = len(out)
         out.append(v)
     args = [v for v in out if v.kind == "arg"]
-    locs = [v for v in out if v.kind != "arg"]
+    locs = sorted((v for v in out if v.kind != "arg"), key=lambda v: v.decl_line or 0)
     return args + locs
 
 
 def frame_variables(proc: Any, g: Any, frame_index: int) -> list[Variable]:
-    """Arguments (declaration order) then locals of frame ``frame_index`` of goroutine ``g``."""
+    """Arguments (declaration order) then locals (by declaration line) of frame ``frame_index``
+    of goroutine ``g``."""
     return scope_variables(proc, frame_scope(proc, g, frame_index))
 
 
