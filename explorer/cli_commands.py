@@ -62,7 +62,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("threads", str(d["threads"])),
             ("goroutines", str(d["goroutines"])),
             ("crashed goroutine", str(d["crashed_goroutine"])),
-            ("panic", d["panic"] or "-"),
+            ("panic", d["panic"] or ("- (a fatal runtime error, not a panic)" if d["fatal_error"] else "-")),
+            ("crash site", f"{d['crash_site']['function']} {d['crash_site']['file']}:{d['crash_site']['line']}"
+             if d["crash_site"] else "-"),
             ("core", d["core"] + (f" (truncated: {d['core_missing_bytes']} bytes missing)" if d["core_truncated"] else "")),
         ]
         for k, v in rows:

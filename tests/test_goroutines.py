@@ -84,6 +84,13 @@ def test_info_matches_runtime(core_case: CoreCase, capsys: pytest.CaptureFixture
     if core_case.trace.panic is not None and core_case.scenario != "httpabort":
         # The runtime prints the panic value on the first line(s).
         assert info["panic"] == core_case.trace.panic.message
+    if crashing is not None:  # where it crashed: the first frame of the program's own code
+        first_main = next(f for f in crashing.frames if f.function.startswith("main."))
+        assert info["crash_site"]["function"] == first_main.function
+        assert (info["crash_site"]["file"], info["crash_site"]["line"]) == (first_main.file, first_main.line)
+    if core_case.trace.fatal_error is not None:  # a throw, not a panic: say so, and where
+        assert info["fatal_error"] is True and info["panic"] is None
+        assert info["crash_site"]["function"] in {f.function for f in core_case.trace.runtime_stack}
     if core_case.trace.panic_signal is not None:
         assert info["fault_address"] == core_case.trace.panic_signal.addr
         assert info["go_signal"]["signal_name"] == core_case.trace.panic_signal.name

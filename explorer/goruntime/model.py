@@ -99,6 +99,33 @@ def goroutine_dict(proc: GoProcess, g: Goroutine, *, stacks: bool = False) -> di
     return out
 
 
+# The runtime's own crash machinery, skipped when naming where a crash happened.
+CRASH_MACHINERY = {
+    "runtime.raise", "runtime.raiseproc", "runtime.dieFromSignal", "runtime.sigfwdgo", "runtime.sigtrampgo",
+    "runtime.sigtramp", "runtime.sighandler", "runtime.crash", "runtime.fatalthrow", "runtime.fatalthrow.func1",
+    "runtime.fatalpanic", "runtime.fatalpanic.func1", "runtime.fatalpanic.func2", "runtime.fatal",
+    "runtime.throw", "runtime.throw.func1", "runtime.systemstack", "runtime.usleep", "runtime.gopanic",
+    "runtime.panicmem", "runtime.panicmemAddr", "runtime.sigpanic", "runtime.startpanic_m", "runtime.dopanic_m",
+    "runtime.mcall", "runtime.morestack",
+}
+THROWS = {"runtime.throw", "runtime.fatal", "runtime.fatalthrow"}
+
+
+def crash_site(proc: GoProcess) -> tuple[Frame | None, bool]:
+    """Where the crash happened on the crashing thread (the program's own frame if there is one,
+    else the first frame outside the runtime's crash machinery), and whether it was a runtime
+    fatal error (throw/fatal) rather than a panic or signal."""
+    t = proc.crashed_thread
+    if t is None:
+        return None, False
+    frames = proc.thread_backtrace(t).frames
+    fatal = any(f.function in THROWS for f in frames) and not any(f.function == "runtime.gopanic" for f in frames)
+    site = app_frame(frames)
+    if site is None:
+        site = next((f for f in frames if f.function not in CRASH_MACHINERY), None)
+    return site, fatal
+
+
 def info_dict(proc: GoProcess) -> dict[str, Any]:
     core = proc.core
     si = core.notes.siginfo
@@ -127,6 +154,7 @@ def info_dict(proc: GoProcess) -> dict[str, Any]:
         pass
     except ExplorerError as e:
         errors.append(f"panic value: {e}")
+    site, fatal = crash_site(proc)
     return {
         "executable": str(proc.exe.path),
         "core": str(core.path),
@@ -146,6 +174,8 @@ def info_dict(proc: GoProcess) -> dict[str, Any]:
         "goroutines": goroutines,
         "crashed_goroutine": crashed.id if crashed is not None else None,
         "panic": panic_text,
+        "fatal_error": fatal,
+        "crash_site": frame_dict(site) if site else None,
         "core_truncated": core.truncated,
         "core_missing_bytes": core.missing_bytes,
         "core_compressed": core.compressed,
