@@ -199,8 +199,13 @@ def _goroutines_json(proc: GoProcess, gs: list[Any], stacks: bool) -> None:
         return ",".join(p for p in parts if p).encode()
 
     parts = [p for p in map_bytes(encode, gs) if p]
-    out = sys.stdout.buffer
-    out.write(b"[" + b",".join(parts) + b"]\n")
+    data = b"[" + b",".join(parts) + b"]\n"
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text stream (tests, embedding): no byte buffer underneath
+        sys.stdout.write(data.decode())
+        return
+    sys.stdout.flush()
+    out.write(data)
     out.flush()
 
 
