@@ -84,6 +84,30 @@ class StackContext:
     gsignal_stack: tuple[int, int] | None = None
 
 
+# Kinds of functions the stepping rule treats specially, decided once per pc.
+K_NORMAL, K_SIGTRAMP, K_INJECTED, K_JUMP, K_SYSTEMSTACK = range(5)
+_KIND_BY_NAME = {**{n: K_SIGTRAMP for n in SIGTRAMP}, **{n: K_INJECTED for n in INJECTED},
+                 "runtime.morestack": K_JUMP, "runtime.mcall": K_JUMP, "runtime.systemstack": K_SYSTEMSTACK}
+# A goroutine's stack is read in one piece up to this size (the used part of a parked goroutine's
+# stack is a few KiB); deeper stacks are read frame by frame.
+SNAPSHOT_MAX = 64 << 10
+
+
+class _PcInfo:
+    """What the stepping rule needs of one pc (cached: most goroutines park at the same few pcs)."""
+
+    __slots__ = ("delta", "entry", "func", "kind", "name", "spwrite", "topframe")
+
+    def __init__(self, f: Func, delta: int | None) -> None:
+        self.func = f
+        self.name = f.name
+        self.entry = f.entry
+        self.delta = delta
+        self.topframe = f.is_topframe
+        self.spwrite = f.is_spwrite
+        self.kind = _KIND_BY_NAME.get(f.name, K_NORMAL)
+
+
 class Unwinder:
     """Unwinds stacks with per-pc caches (most goroutines park at the same few pcs)."""
 
@@ -91,14 +115,13 @@ class Unwinder:
                  read_u64: Callable[[int], int] | None = None) -> None:
         self.pcln = pcln
         self.read = read
-        self._read_u64 = read_u64
+        self._read_u64 = read_u64 or (lambda a: int.from_bytes(read(a, 8), "little"))
         self.gofunc = gofunc
         self.func_at = lru_cache(maxsize=65536)(self._func_at)
         self.sp_delta = lru_cache(maxsize=65536)(self._sp_delta)
         self.logical = lru_cache(maxsize=65536)(self._logical)
-        # pc -> (func, frame size): one lookup per frame in the hot loop (most goroutines park at
-        # the same few pcs). Plain dicts, cleared when they grow past a bound.
-        self._pcinfo: dict[int, tuple[Func | None, int | None]] = {}
+        # pc -> _PcInfo (None: no function there). A plain dict, cleared past a bound.
+        self._pcinfo: dict[int, _PcInfo | None] = {}
 
     def _func_at(self, pc: int) -> Func | None:
         return self.pcln.find_func(pc)
@@ -118,121 +141,139 @@ class Unwinder:
             file, line = self.pcln.file_line(f, sym_pc)
             return ((f.name, file, line, False),)
 
-    def _u64(self, addr: int) -> int:
-        if self._read_u64 is not None:
-            return self._read_u64(addr)
-        return int.from_bytes(self.read(addr, 8), "little")
+    def _info(self, pc: int) -> _PcInfo | None:
+        info = self._pcinfo.get(pc, False)
+        if info is False:
+            if len(self._pcinfo) > 1 << 18:
+                self._pcinfo.clear()
+            fn = self.func_at(pc)
+            info = self._pcinfo[pc] = None if fn is None else _PcInfo(fn, self.pcln.sp_delta(fn, pc))
+        return info  # type: ignore[return-value]
 
     def unwind(self, pc: int, sp: int, *, ctx: StackContext, trap: bool = True, stack: str = "g",
                regs: dict[str, int] | None = None, max_frames: int = MAX_FRAMES,
                syscall: bool = False) -> Backtrace:
         """Unwind from (pc, sp). ``trap``: pc is the current instruction, not a return address."""
         bt = Backtrace()
+        frames = bt.frames
+        append = frames.append
+        logical_of = self.logical
         phys = 0
         switches = 0
         jumped_to_curg = stack == "g"
-        callee: str | None = None
         innermost = True
         last = (-1, -1)
+        # A snapshot of the stack from sp up, so return addresses are sliced from one read.
+        snap, snap_lo = b"", 0
         while True:
-            if len(bt.frames) >= max_frames:
+            if len(frames) >= max_frames:
                 bt.truncated = True
                 bt.error = f"more than {max_frames} frames"
                 return bt
             if pc == 0:
-                if bt.frames:  # a zero return address below a frame that is not a top frame
+                if frames:  # a zero return address below a frame that is not a top frame
                     bt.truncated, bt.error = True, "the stack ends without reaching its top frame"
                 return bt
-            info = self._pcinfo.get(pc)
+            info = self._info(pc)
             if info is None:
-                if len(self._pcinfo) > 1 << 18:
-                    self._pcinfo.clear()
-                fn = self.func_at(pc)
-                info = self._pcinfo[pc] = (fn, self.pcln.sp_delta(fn, pc) if fn is not None else None)
-            f, delta = info
-            if f is None:
                 bt.truncated = True
                 bt.error = f"unknown pc {pc:#x}"
                 return bt
+            kind = info.kind
             # Stack switches from the system stacks to the goroutine's (runtime: unwindJumpStack).
             if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
-                if f.name in ("runtime.morestack", "runtime.mcall"):
+                if kind == K_JUMP:
                     pc, sp, _bp = ctx.curg_sched
                     stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
                     switches += 1
                     continue
-                if f.name == "runtime.systemstack":
+                if kind == K_SYSTEMSTACK:
                     sp = ctx.curg_sched[1]
                     stack, jumped_to_curg = "g", True
                     switches += 1
             bounds = ctx.curg_stack if stack == "g" else None
-            if bounds is not None and not bounds[0] <= sp < bounds[1]:
-                # Every real frame of a goroutine lies within its stack: this one is corrupt.
-                bt.truncated = True
-                bt.error = f"sp {sp:#x} is outside the goroutine's stack [{bounds[0]:#x}, {bounds[1]:#x})"
-                return bt
+            if bounds is not None:
+                if not bounds[0] <= sp < bounds[1]:
+                    # Every real frame of a goroutine lies within its stack: this one is corrupt.
+                    bt.truncated = True
+                    bt.error = f"sp {sp:#x} is outside the goroutine's stack [{bounds[0]:#x}, {bounds[1]:#x})"
+                    return bt
+                if not snap_lo <= sp < snap_lo + len(snap) and bounds[1] - sp <= SNAPSHOT_MAX:
+                    got = self._snapshot(sp, bounds[1])
+                    snap, snap_lo = got if got is not None else (b"", 0)
+            delta = info.delta
             if delta is None or delta < 0 or delta > 1 << 20:
                 bt.truncated = True
-                bt.error = f"no frame size for {f.name} at pc {pc:#x}"
+                bt.error = f"no frame size for {info.name} at pc {pc:#x}"
                 return bt
             fp = sp + delta + PTR
             if bounds is not None and fp > bounds[1]:
                 bt.truncated = True
-                bt.error = f"frame of {f.name} runs past the top of the goroutine's stack"
+                bt.error = f"frame of {info.name} runs past the top of the goroutine's stack"
                 return bt
-            sym_pc = pc if (trap or pc == f.entry) else pc - 1
-            logical = self.logical(sym_pc)
-            for name, file, line, inl in logical:
-                bt.frames.append(Frame(len(bt.frames), name, file, line, pc, sp, fp, inl, f.entry, sym_pc,
-                                       stack, regs if not inl or innermost else None, phys))
-            if not logical:
-                bt.frames.append(Frame(len(bt.frames), f.name, "?", 0, pc, sp, fp, False, f.entry, sym_pc,
-                                       stack, regs, phys))
+            entry = info.entry
+            sym_pc = pc if (trap or pc == entry) else pc - 1
+            logical = logical_of(sym_pc)
+            if logical:
+                for name, file, line, inl in logical:
+                    append(Frame(len(frames), name, file, line, pc, sp, fp, inl, entry, sym_pc, stack,
+                                 regs if not inl or innermost else None, phys))
+            else:
+                append(Frame(len(frames), info.name, "?", 0, pc, sp, fp, False, entry, sym_pc, stack, regs, phys))
             phys += 1
             # Signal frame: continue from the interrupted context.
-            if f.name in SIGTRAMP:
+            if kind == K_SIGTRAMP:
                 if switches >= MAX_SWITCHES:
                     bt.truncated, bt.error = True, "too many stack switches"
                     return bt
                 uc = fp + UC_MCONTEXT  # fp is where the ucontext starts (just above the return address)
                 try:
                     raw = self.read(uc, 136)
+                    signo = self.read(fp + UC_SIZE, 4)
                 except ExplorerError as e:
                     bt.truncated, bt.error = True, f"signal context unreadable: {e}"
                     return bt
                 new_regs = {k: int.from_bytes(raw[o : o + 8], "little") for k, o in MCTX.items()}
-                signo = self.read(fp + UC_SIZE, 4)
-                bt.frames[-1].signal = int.from_bytes(signo, "little")
+                frames[-1].signal = int.from_bytes(signo, "little")
                 pc, sp = new_regs["rip"], new_regs["rsp"]
                 stack = _which_stack(sp, ctx, default=stack)
                 if stack == "g":
                     jumped_to_curg = True
-                regs, trap, innermost, callee = new_regs, True, True, None
+                regs, trap, innermost = new_regs, True, True
                 switches += 1
                 last = (-1, -1)
                 continue
-            spwrite = f.is_spwrite and not (syscall and innermost)
-            if f.is_topframe or (spwrite and not innermost):
+            spwrite = info.spwrite and not (syscall and innermost)
+            if info.topframe or (spwrite and not innermost):
                 if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
                     pc, sp, _bp = ctx.curg_sched
                     stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
                     switches += 1
                     continue
                 return bt
-            try:
-                lr = self._u64(fp - PTR)
-            except ExplorerError as e:
-                bt.truncated, bt.error = True, f"return address unreadable: {e}"
-                return bt
+            off = fp - PTR - snap_lo
+            if 0 <= off <= len(snap) - PTR:
+                lr = _U64.unpack_from(snap, off)[0]
+            else:
+                try:
+                    lr = self._read_u64(fp - PTR)
+                except ExplorerError as e:
+                    bt.truncated, bt.error = True, f"return address unreadable: {e}"
+                    return bt
             if (pc, sp) == last or fp <= sp:
                 bt.truncated, bt.error = True, "unwinding is stuck"
                 return bt
             last = (pc, sp)
-            callee = f.name
-            trap = callee in INJECTED
+            trap = kind == K_INJECTED
             innermost = False
             regs = None
             pc, sp = lr, fp
+
+    def _snapshot(self, lo: int, hi: int) -> tuple[bytes, int] | None:
+        try:
+            return self.read(lo, hi - lo), lo
+        except ExplorerError:
+            return None
 
 
 def _which_stack(sp: int, ctx: StackContext, default: str) -> str:
