@@ -19,6 +19,7 @@ from explorer.binary.elf import Executable, parse_notes
 from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_core
 from explorer.core.memory import PRIO_EXECUTABLE
 from explorer.errors import ExplorerError, InputError
+from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, StackContext, Unwinder, _which_stack
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoDwarf
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from explorer.binary.pclntab import Pclntab
     from explorer.goruntime.goroutines import Goroutine, GReader
     from explorer.goruntime.layout import Layout
-    from explorer.goruntime.unwind import Backtrace, StackContext, Unwinder
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _PHDR = struct.Struct("<IIQQQQQQ")
@@ -340,8 +340,6 @@ class _Runtime:
 
     @cached_property
     def unwinder(self) -> Unwinder:
-        from explorer.goruntime.unwind import Unwinder
-
         return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64)
 
     def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
@@ -378,8 +376,6 @@ class _Runtime:
         self.__dict__.pop("_bt_cache", None)
 
     def _context(self, g: Goroutine | None, ti: ThreadInfo | None) -> StackContext:
-        from explorer.goruntime.unwind import StackContext
-
         ctx = StackContext()
         if g is not None:
             ctx.curg_sched = (g.sched_pc, g.sched_sp, g.sched_bp)
@@ -391,7 +387,6 @@ class _Runtime:
 
     def thread_backtrace(self, ti: ThreadInfo, max_frames: int | None = None) -> Backtrace:
         """A thread's frames from its registers: system stack frames, then its goroutine's (if any)."""
-        from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, _which_stack
 
         cache = self.__dict__.setdefault("_tbt_cache", {})
         key = (ti.tid, max_frames)
@@ -419,10 +414,8 @@ class _Runtime:
         return bt
 
     def _parked_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace:
-        from explorer.goruntime.unwind import MAX_FRAMES, Backtrace
-
         limit = max_frames or MAX_FRAMES
-        ctx = self._context(g, None)
+        ctx = StackContext((g.sched_pc, g.sched_sp, g.sched_bp), (g.stack_lo, g.stack_hi))
         try:
             if g.syscallsp:
                 return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",

@@ -74,7 +74,7 @@ class Backtrace:
     error: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class StackContext:
     """What the unwinder needs to know of the goroutine and its thread to switch stacks."""
 
