@@ -129,11 +129,16 @@ def crash_site(proc: GoProcess) -> tuple[Frame | None, bool]:
 def info_dict(proc: GoProcess) -> dict[str, Any]:
     core = proc.core
     si = core.notes.siginfo
-    crashed = proc.crashed_goroutine
-    signo = si.signo if si else (proc.crashed_thread and core.threads[0].signal) or None
+    errors: list[str] = []
+    try:
+        crashed_thread = proc.crashed_thread
+        crashed = proc.crashed_goroutine
+    except ExplorerError as e:  # e.g. a mismatched binary: runtime structures do not read
+        crashed_thread, crashed = None, None
+        errors.append(f"crashed goroutine: {e}")
+    signo = si.signo if si else (core.threads[0].signal if core.threads else None) or None
     fault = si.addr if si else None
     goroutines: int | None
-    errors: list[str] = []
     try:
         goroutines = len(proc.goroutines)
     except ExplorerError as e:
@@ -154,7 +159,11 @@ def info_dict(proc: GoProcess) -> dict[str, Any]:
         pass
     except ExplorerError as e:
         errors.append(f"panic value: {e}")
-    site, fatal = crash_site(proc)
+    try:
+        site, fatal = crash_site(proc)
+    except ExplorerError as e:
+        site, fatal = None, False
+        errors.append(f"crash site: {e}")
     return {
         "executable": str(proc.exe.path),
         "core": str(core.path),
@@ -170,7 +179,7 @@ def info_dict(proc: GoProcess) -> dict[str, Any]:
         "fault_address": fault,
         "go_signal": go_sig,
         "threads": len(core.threads),
-        "crashed_thread": proc.crashed_thread.tid if proc.crashed_thread else None,
+        "crashed_thread": crashed_thread.tid if crashed_thread else None,
         "goroutines": goroutines,
         "crashed_goroutine": crashed.id if crashed is not None else None,
         "panic": panic_text,

@@ -185,12 +185,13 @@ def _name_pc(t: int, func: Any, pcln: Any, symbols: SymbolIndex | None) -> str |
     return None
 
 
-def render_line(ln: DisasmLine, entry: int, *, current: bool = False, show_bytes: bool = False) -> Text:
-    """``▶ 0x7b2a4f <+0x8f>  call   main.processOrder    :52``"""
+def render_line(ln: DisasmLine, entry: int, *, current: bool = False, show_bytes: bool = False,
+                offset_digits: int = 4) -> Text:
+    """``▶ 0x7b2a4f +0x08f call   main.processOrder``"""
     t = Text(no_wrap=True, end="")
     t.append("▶ " if current else "  ", style="bold red" if current else "")
     t.append(f"{ln.address:#x}", style="cyan")
-    t.append(f" <+{ln.address - entry:#06x}> ", style="dim")
+    t.append(f" +{ln.address - entry:0{offset_digits}x} ", style="dim")
     if show_bytes:
         t.append(f"{ln.raw.hex(' '):<30} ", style="dim")
     t.append(f"{ln.mnemonic:<7}", style="bold" if ln.is_call else "yellow" if ln.target_name else "")

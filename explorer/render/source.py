@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
+from rich.text import Span, Text
 
 from explorer.errors import ExplorerError
 
@@ -116,11 +117,18 @@ def highlight(src: SourceFile, theme: str = "monokai") -> list[Text]:
         text = syntax.highlight(code)
     except Exception:  # pygments on odd input: plain text is still worth showing
         return [Text(line.expandtabs(4)) for line in src.lines]
-    lines = text.split("\n", allow_blank=True)
-    lines = list(lines)[: len(src.lines)]
+    # Foreground colours only: the pane's own background stays (a theme's would paint blocks).
+    text.style = ""
+    text.spans = [Span(sp.start, sp.end, _fg_only(sp.style)) for sp in text.spans]
+    lines = list(text.split("\n", allow_blank=True))[: len(src.lines)]
     while len(lines) < len(src.lines):
         lines.append(Text(""))
     for line in lines:
         line.no_wrap = True
         line.end = ""
     return lines
+
+
+def _fg_only(style: str | Style) -> Style:
+    s = Style.parse(style) if isinstance(style, str) else style
+    return Style(color=s.color, bold=s.bold, italic=s.italic, underline=s.underline)

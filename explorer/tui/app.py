@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -17,14 +18,16 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from explorer.errors import ExplorerError
 from explorer.tui import commands as cmds
+from explorer.tui.guard import guarded
 from explorer.tui.hexview import HexScreen, HexView, SearchDone, find_bytes, parse_pattern
 from explorer.tui.lines import LineList
 from explorer.tui.panes import (
@@ -41,7 +44,7 @@ from explorer.tui.panes import (
     value_label,
 )
 from explorer.tui.session import Session, Target, default_save_name
-from explorer.tui.widgets import CommandLine, ConfirmDialog, HelpScreen, PromptDialog, SaveDialog
+from explorer.tui.widgets import CommandLine, ConfirmDialog, HelpScreen, KeyBar, PromptDialog, SaveDialog
 
 #: Children of one value shown at most (the rest is counted).
 MAX_CHILDREN = 1000
@@ -53,18 +56,20 @@ PROGRESS_EVERY = 0.15
 # Messages from workers
 
 
-class Loaded(Message):
-    def __init__(self, goroutines: list[Any], crashed: Any, g: Any, error: str | None) -> None:
-        super().__init__()
-        self.goroutines, self.crashed, self.g, self.error = goroutines, crashed, g, error
-
-
 class BacktraceReady(Message):
     def __init__(self, g: Any, frames: list[Any], std: list[bool], error: str | None, created_by: str | None,
                  frame: int | None) -> None:
         super().__init__()
         self.g, self.frames, self.std, self.error, self.created_by = g, frames, std, error, created_by
         self.frame = frame
+
+
+class Loaded(Message):
+    def __init__(self, goroutines: list[Any], crashed: Any, g: Any, error: str | None,
+                 backtrace: BacktraceReady | None) -> None:
+        super().__init__()
+        self.goroutines, self.crashed, self.g, self.error = goroutines, crashed, g, error
+        self.backtrace = backtrace
 
 
 class SummaryReady(Message):
@@ -104,9 +109,11 @@ class ChildrenReady(Message):
 
 
 class SourceReady(Message):
-    def __init__(self, token: int, lines: list[Text] | None, line: int, title: str, message: str | None) -> None:
+    def __init__(self, token: int, lines: list[Text] | None, line: int, title: str, message: str | None,
+                 path: str = "") -> None:
         super().__init__()
         self.token, self.lines, self.line, self.title, self.message = token, lines, line, title, message
+        self.path = path
 
 
 class DisasmReady(Message):
@@ -145,14 +152,22 @@ def _key_label(keys: str) -> str:
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
-    rows = []
+    """(keys, what) per action: ``up,k`` → ("up k", "Up")."""
+    rows: dict[tuple[str, str], list[str]] = {}
     for b in Binding.make_bindings(bindings):
-        rows.append((_key_label(b.key), b.tooltip or b.description or b.action))
-    return rows
+        what = b.tooltip or b.description or b.action
+        rows.setdefault((b.action, what), []).append(_key_label(b.key))
+    return [(" ".join(keys), what) for (_action, what), keys in rows.items()]
 
 
 class MainScreen(Screen[None]):
     """Goroutines and backtrace on the left; variables, source and disassembly on the right."""
+
+    def open_filter(self) -> None:
+        """Show the goroutine filter and focus it at once (keys typed right after / land there)."""
+        inp = self.query_one("#filter", Input)
+        inp.display = True
+        self.set_focus(inp)
 
     def compose(self) -> ComposeResult:
         yield CrashSummary(id="summary")
@@ -169,8 +184,9 @@ class MainScreen(Screen[None]):
                     yield SourceView(id="source")
                     yield DisasmView(id="disasm")
         yield CommandLine()
-        yield Footer()
+        yield KeyBar()
 
+    @guarded
     def on_mount(self) -> None:
         self.query_one("#goroutines-pane").border_title = "Goroutines"
         self.query_one(BacktraceView).border_title = "Backtrace"
@@ -178,18 +194,23 @@ class MainScreen(Screen[None]):
         self.query_one(SourceView).border_title = "Source"
         self.query_one(DisasmView).border_title = "Disassembly"
         self.query_one("#filter").display = False
-        self.query_one(CommandLine).display = False
+        starter = getattr(self.app, "main_ready", None)
+        if starter is not None:
+            starter()
 
 
 class GoCoreApp(App[None]):
     """The TUI on one core. ``goroutine``/``frame`` select where it starts (``-g``/``-f``)."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "gocore-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", tooltip="Show every key and command"),
-        Binding("colon", "command_line", ":cmd", tooltip="Open the command line (goroutine, frame, print, x, save...)"),
+        # A priority binding: handled as the key arrives, so keys typed right after ":" land in the
+        # command line (a normal binding runs only after the key went round the focused widget).
+        Binding("colon", "command_line", ":cmd", priority=True,
+                tooltip="Open the command line (goroutine, frame, print, x, save...)"),
         Binding("ctrl+g", "goto_goroutine", "Goroutine…", show=False, tooltip="Go to a goroutine by id"),
         Binding("ctrl+x", "examine", "Examine…", show=False, tooltip="Open the hex view at an address or expression"),
     ]
@@ -209,12 +230,15 @@ class GoCoreApp(App[None]):
         self.frame_index = 0
         self.token = 0
         self.loaded = False
+        self.load_failed = False
         self.where_done = False
         self.frame_ready: dict[str, int] = {}
         self.goroutines: list[Any] = []
         self.groups: list[GroupRow] | None = None
         self.print_count = 0
         self.started = time.monotonic()
+        self.internal_errors: list[BaseException] = []
+        self.notices: list[tuple[str, str]] = []
         if title:
             self.sub_title = title
 
@@ -233,7 +257,8 @@ class GoCoreApp(App[None]):
     def q(self, cls: type[Any]) -> Any:
         return self.main.query_one(cls)
 
-    def on_mount(self) -> None:
+    def main_ready(self) -> None:
+        """The main screen is up: show it loading, and start the loader."""
         self.q(CrashSummary).show_loading(f"loading {self.session.proc.core.path.name}: goroutines…")
         self.q(GoroutineList).loading = True
         self.q(BacktraceView).focus()
@@ -243,6 +268,7 @@ class GoCoreApp(App[None]):
 
     # -- worker errors ---------------------------------------------------------------------------
 
+    @guarded
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
@@ -251,14 +277,30 @@ class GoCoreApp(App[None]):
             msg = str(err)
         else:
             msg = f"internal error ({event.worker.name}): {type(err).__name__}: {err}"
+            if err is not None:
+                self.internal_errors.append(err)
         self.notify(msg, severity="error", timeout=8)
         if event.worker.group == "load":
+            self.load_failed = True
             self.q(GoroutineList).loading = False
-            self.q(CrashSummary).show_loading(f"could not read the goroutines: {msg}")
+            self.q(BacktraceView).set_frames(None, [], [], f"could not read the goroutines: {msg}", None)
+            self.summary()  # what can be said without them: signal, version, build ID
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is also kept in :attr:`notices` (the tests read them; so could a user)."""
+        self.notices.append((str(severity), str(message)))
+        del self.notices[:-200]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def report(self, err: BaseException) -> None:
-        msg = str(err) if isinstance(err, ExplorerError) else f"{type(err).__name__}: {err}"
-        self.notify(msg, severity="error", timeout=6)
+        """Show an error as a notification: the user's (ExplorerError) as it is, a bug as one."""
+        if isinstance(err, ExplorerError):
+            self.notify(str(err), severity="error", timeout=6)
+            return
+        self.internal_errors.append(err)
+        self.log.error("internal error", err)
+        self.notify(f"internal error: {type(err).__name__}: {err}", severity="error", timeout=10)
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -277,11 +319,15 @@ class GoCoreApp(App[None]):
                 error = f"-g {self.start_goroutine}: {e}"
         if g is None:
             g = next((x for x in gs if x.id == 1), gs[0] if gs else None)
-        self.post_message(Loaded(gs, crashed, g, error))
-        if g is not None:
-            self._post_backtrace(g, self.start_frame)
+        # The goroutines and the selected one's backtrace arrive together: one repaint, the first
+        # screen complete.
+        bt = self._backtrace_message(g, self.start_frame) if g is not None else None
+        self.post_message(Loaded(gs, crashed, g, error, bt))
 
     def _post_backtrace(self, g: Any, frame: int | None) -> None:
+        self.post_message(self._backtrace_message(g, frame))
+
+    def _backtrace_message(self, g: Any, frame: int | None) -> BacktraceReady:
         s = self.session
         bt = s.proc.backtrace(g)
         std = [s.is_std(f) for f in bt.frames]
@@ -290,8 +336,9 @@ class GoCoreApp(App[None]):
         if cb:
             parent = f" in goroutine {g.parent_goid}" if getattr(g, "parent_goid", None) else ""
             created = f"{cb[0]}{parent}  {os.path.basename(cb[1])}:{cb[2]}"
-        self.post_message(BacktraceReady(g, list(bt.frames), std, bt.error, created, frame))
+        return BacktraceReady(g, list(bt.frames), std, bt.error, created, frame)
 
+    @guarded
     def on_loaded(self, msg: Loaded) -> None:
         self.loaded = True
         self.goroutines = msg.goroutines
@@ -303,19 +350,44 @@ class GoCoreApp(App[None]):
         if msg.g is not None:
             self.current_g = msg.g
             gl.show_goroutine(msg.g)
-        self.summary()
-        self.unwind_all()
+        if msg.backtrace is not None:
+            self.on_backtrace_ready(msg.backtrace)
+        # The rest (summary, every goroutine's 'where') after the first screen is painted.
+        self.call_after_refresh(self.summary)
+        self.call_after_refresh(self.unwind_all)
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def summary(self) -> None:
         from explorer.goruntime.model import info_dict
 
         with self.session.lock:
-            info = info_dict(self.session.proc)
+            try:
+                info = info_dict(self.session.proc)
+            except ExplorerError as e:
+                info = self._basic_info(str(e))
         self.post_message(SummaryReady(info))
 
+    def _basic_info(self, error: str) -> dict[str, Any]:
+        """The summary from the core's notes and the executable alone (when the runtime's state
+        cannot be read)."""
+        from explorer.core.elfcore import SIGNAL_NAMES
+
+        proc = self.session.proc
+        si = proc.core.notes.siginfo
+        signo = si.signo if si else None
+        return {
+            "executable": str(proc.exe.path), "go_version": proc.go_version, "arch": proc.core.arch,
+            "signal": signo, "signal_name": SIGNAL_NAMES.get(signo, f"signal {signo}") if signo else None,
+            "fault_address": si.addr if si else None, "go_signal": None, "crashed_goroutine": None,
+            "goroutines": "?", "threads": len(proc.core.threads), "build_id_match": proc.build_id_match,
+            "panic": None, "errors": [error],
+        }
+
+    @guarded
     def on_summary_ready(self, msg: SummaryReady) -> None:
-        self.q(CrashSummary).show_info(msg.info, msg.info.get("warnings", []))
+        warnings = [(w.code, w.message) for w in self.session.proc.warnings]
+        warnings += [("error", e) for e in msg.info.get("errors", [])]
+        self.q(CrashSummary).show_info(msg.info, warnings)
 
     @work(thread=True, exclusive=True, group="unwind-all", exit_on_error=False)
     def unwind_all(self) -> None:
@@ -339,36 +411,40 @@ class GoCoreApp(App[None]):
                 chunk, last = {}, time.monotonic()
         self.post_message(WhereProgress(chunk, len(gs), len(gs)))
 
+    @guarded
     def on_where_progress(self, msg: WhereProgress) -> None:
         gl = self.q(GoroutineList)
         gl.set_where(msg.where)
         if msg.done < msg.total:
-            gl.border_subtitle = f"unwinding {msg.done}/{msg.total}"
+            gl.set_subtitle(f"unwinding {msg.done}/{msg.total}")
         else:
             self.where_done = True
-            gl.border_subtitle = gl._subtitle()
+            gl.set_subtitle(gl._subtitle())
 
     # -- goroutine and frame selection -----------------------------------------------------------
 
     @on(LineList.CursorMoved, "#goroutines")
+    @guarded
     def _goroutine_moved(self, event: LineList.CursorMoved) -> None:
         g = self.q(GoroutineList).current_goroutine()
         if g is not None and (self.current_g is None or g.addr != self.current_g.addr):
             self.select_goroutine(g)
 
     @on(LineList.Activated, "#goroutines")
+    @guarded
     def _goroutine_activated(self, event: LineList.Activated) -> None:
         self.q(BacktraceView).focus()
 
     def select_goroutine(self, g: Any, frame: int | None = None) -> None:
         self.current_g = g
-        self.q(BacktraceView).border_title = f"Backtrace: goroutine {g.id} [{g.header_status}]"
+        self.q(BacktraceView).border_title = escape(f"Backtrace: goroutine {g.id} [{g.header_status}]")
         self.backtrace_worker(g, frame)
 
     @work(thread=True, exclusive=True, group="backtrace", exit_on_error=False)
     def backtrace_worker(self, g: Any, frame: int | None) -> None:
         self._post_backtrace(g, frame)
 
+    @guarded
     def on_backtrace_ready(self, msg: BacktraceReady) -> None:
         if self.current_g is None or msg.g.addr != self.current_g.addr:
             return
@@ -376,7 +452,7 @@ class GoCoreApp(App[None]):
         self.frames = msg.frames
         bt = self.q(BacktraceView)
         thread = f" thread {g.thread}" if g.thread is not None else ""
-        bt.border_title = f"Backtrace: goroutine {g.id} [{g.header_status}]{thread}"
+        bt.border_title = escape(f"Backtrace: goroutine {g.id} [{g.header_status}]{thread}")
         bt.set_frames(g, msg.frames, msg.std, msg.error, msg.created_by)
         if not msg.frames:
             self._clear_frame(msg.error or "no frames")
@@ -389,14 +465,23 @@ class GoCoreApp(App[None]):
                 self.notify(f"goroutine {g.id} has no frame {msg.frame} (0..{len(msg.frames) - 1})",
                             severity="error")
         bt.set_cursor(index, notify=False, center=True)
-        self.select_frame(index)
+        # Frame details after this repaint: the backtrace shows first.
+        self.frame_index = index
+
+        def details() -> None:
+            if self.current_g is g and self.frames is msg.frames:
+                self.select_frame(index)
+
+        self.call_after_refresh(details)
 
     @on(LineList.CursorMoved, "#backtrace")
+    @guarded
     def _frame_moved(self, event: LineList.CursorMoved) -> None:
         if event.index < len(self.frames) and event.index != self.frame_index:
             self.select_frame(event.index)
 
     @on(LineList.Activated, "#backtrace")
+    @guarded
     def _frame_activated(self, event: LineList.Activated) -> None:
         self.q(VariablesTree).focus()
 
@@ -415,10 +500,11 @@ class GoCoreApp(App[None]):
         self.frame_ready = {}
         f = self.frames[index]
         vt = self.q(VariablesTree)
-        vt.border_title = f"Variables: frame {index} {f.function}"
+        vt.border_title = escape(f"Variables: frame {index} {f.function}")
         vt.clear_message("loading…")
-        self.q(SourceView).set_message("loading…", title=f"Source: {os.path.basename(f.file)}:{f.line}")
-        self.q(DisasmView).set_message("loading…")
+        # Source and disassembly keep showing the previous frame until the new one is ready.
+        self.q(SourceView).border_title = escape(f"Source: {os.path.basename(f.file)}:{f.line} (loading…)")
+        self.q(DisasmView).border_title = "Disassembly (loading…)"
         self.vars_worker(self.token, self.current_g, index)
         self.source_worker(self.token, f)
         self.disasm_worker(self.token, f)
@@ -455,6 +541,7 @@ class GoCoreApp(App[None]):
         rows = self._label_rows(items)
         self.post_message(VarsReady(token, rows, None if rows else "no arguments or locals"))
 
+    @guarded
     def on_vars_ready(self, msg: VarsReady) -> None:
         if msg.token != self.token:
             return
@@ -470,6 +557,7 @@ class GoCoreApp(App[None]):
         self.frame_ready["vars"] = msg.token
 
     @on(VariablesTree.LoadChildren)
+    @guarded
     def _load_children(self, event: VariablesTree.LoadChildren) -> None:
         self.children_worker(event.node)
 
@@ -490,24 +578,23 @@ class GoCoreApp(App[None]):
             items.append((name, path, value, ""))
         self.post_message(ChildrenReady(node, self._label_rows(items), more))
 
+    @guarded
     def on_children_ready(self, msg: ChildrenReady) -> None:
         if msg.node.tree is not None:
             self.q(VariablesTree).fill_children(msg.node, msg.rows, msg.more)
 
     @work(thread=True, exclusive=True, group="source", exit_on_error=False)
     def source_worker(self, token: int, f: Any) -> None:
-        from explorer.render.source import highlight
-
-        title = f"Source: {f.file}:{f.line}"
+        title = f"Source: {os.path.basename(f.file)}:{f.line}"
         try:
-            src = self.session.sources.load(f.file)
+            _src, lines = self.session.source_lines(f.file)
         except ExplorerError as e:
             self.post_message(SourceReady(token, None, f.line, f"Source: {os.path.basename(f.file)}:{f.line}",
                                           str(e)))
             return
-        lines = highlight(src)
-        self.post_message(SourceReady(token, lines, f.line, title, None))
+        self.post_message(SourceReady(token, lines, f.line, title, None, f.file))
 
+    @guarded
     def on_source_ready(self, msg: SourceReady) -> None:
         if msg.token != self.token:
             return
@@ -515,19 +602,20 @@ class GoCoreApp(App[None]):
         if msg.lines is None:
             sv.set_message(msg.message or "no source", msg.title)
         else:
-            sv.set_source(msg.lines, msg.line, msg.title)
+            sv.set_source(msg.lines, msg.line, msg.title, msg.path)
         self.frame_ready["source"] = msg.token
 
     @work(thread=True, exclusive=True, group="disasm", exit_on_error=False)
     def disasm_worker(self, token: int, f: Any) -> None:
         try:
-            listing = self.session.listing(f.pc if not f.inlined else f.pc)
+            listing = self.session.listing(f.pc)
         except ExplorerError as e:
             self.post_message(DisasmReady(token, None, None, str(e)))
             return
         current = listing.index_of(f.sym_pc or f.pc)
         self.post_message(DisasmReady(token, listing, current, None))
 
+    @guarded
     def on_disasm_ready(self, msg: DisasmReady) -> None:
         if msg.token != self.token:
             return
@@ -541,22 +629,24 @@ class GoCoreApp(App[None]):
     # -- goroutine filter and grouping -----------------------------------------------------------
 
     @on(FilterRequested)
+    @guarded
     def _filter_requested(self) -> None:
-        inp = self.main.query_one("#filter", Input)
-        inp.display = True
-        inp.focus()
+        self.main.open_filter()
 
     @on(Input.Changed, "#filter")
+    @guarded
     def _filter_changed(self, event: Input.Changed) -> None:
         self.filter_worker(event.value)
 
     @on(Input.Submitted, "#filter")
+    @guarded
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if not event.value.strip():
             self.main.query_one("#filter", Input).display = False
         self.q(GoroutineList).focus()
 
+    @guarded
     def on_key(self, event: Any) -> None:
         # Escape in the filter clears it and returns to the list.
         if event.key == "escape" and isinstance(self.focused, Input) and self.focused.id == "filter":
@@ -582,15 +672,17 @@ class GoCoreApp(App[None]):
                 keep.add(g.addr)
         self.post_message(FilterReady(text, keep))
 
+    @guarded
     def on_filter_ready(self, msg: FilterReady) -> None:
         inp = self.main.query_one("#filter", Input)
         if msg.text != inp.value.strip():
             return
         gl = self.q(GoroutineList)
         gl.set_filter(msg.keep)
-        gl.border_subtitle = gl._subtitle()
+        gl.set_subtitle(gl._subtitle())
 
     @on(GroupRequested)
+    @guarded
     def _group_requested(self, msg: GroupRequested) -> None:
         gl = self.q(GoroutineList)
         if not msg.grouped:
@@ -599,7 +691,7 @@ class GoCoreApp(App[None]):
         if self.groups is not None:
             gl.apply_grouping(True)
             return
-        gl.border_subtitle = "grouping…"
+        gl.set_subtitle("grouping…")
         self.groups_worker()
 
     @work(thread=True, exclusive=True, group="groups", exit_on_error=False)
@@ -610,6 +702,7 @@ class GoCoreApp(App[None]):
         self.post_message(GroupsReady([GroupRow(i, grp.status, list(grp.goroutines)) for i, grp in
                                        enumerate(groups)]))
 
+    @guarded
     def on_groups_ready(self, msg: GroupsReady) -> None:
         self.groups = msg.groups
         gl = self.q(GoroutineList)
@@ -618,7 +711,22 @@ class GoCoreApp(App[None]):
 
     # -- hex view --------------------------------------------------------------------------------
 
+    @on(BacktraceView.HexRequested)
+    @guarded
+    def _hex_for_frame(self, event: BacktraceView.HexRequested) -> None:
+        f = event.frame
+        self.open_hex(Target(f"frame {f.index} stack", f.sp, max(0, f.fp - f.sp), f"{f.function} sp..fp"))
+
+    @on(LineList.Activated, "#disasm")
+    @guarded
+    def _hex_for_instruction(self, event: LineList.Activated) -> None:
+        dv = self.q(DisasmView)
+        if dv.listing is not None and event.index < len(dv.listing.lines):
+            ln = dv.listing.lines[event.index]
+            self.open_hex(Target(f"{ln.address:#x}", ln.address, 256, "code"))
+
     @on(VariablesTree.HexRequested)
+    @guarded
     def _hex_for_node(self, event: VariablesTree.HexRequested) -> None:
         data = event.node.data
         if data is None or data.value is None:
@@ -634,6 +742,7 @@ class GoCoreApp(App[None]):
     def target_worker(self, text: str, length: int | None, then: str, g: Any, frame: int) -> None:
         self.post_message(TargetReady(self.session.target(text, g, frame, length), then))
 
+    @guarded
     def on_target_ready(self, msg: TargetReady) -> None:
         t = msg.target
         if t.size > 1 << 32:
@@ -651,16 +760,18 @@ class GoCoreApp(App[None]):
         self.push_screen(HexScreen(self.session.proc.memory, target))
 
     @on(HexView.SaveRequested)
+    @guarded
     def _hex_save(self, event: HexView.SaveRequested) -> None:
         v = event.view
-        name = default_save_name(v.target.label, event.addr - v.base, event.size, v.size)
-        what = f"{event.size} bytes at {event.addr:#x}" + ("" if event.whole else f" (of {v.target.label})")
+        name = default_save_name(v.target.label, event.addr - v.base, event.length, v.length, v.base)
         if event.whole:
-            what = f"{v.target.label}: {event.size} bytes at {event.addr:#x}"
+            what = f"{v.target.label}: {event.length} bytes at {event.addr:#x}"
+        else:
+            what = f"{event.length} bytes at {event.addr:#x} (+{event.addr - v.base:#x} of {v.target.label})"
 
         def done(answer: tuple[str, bool] | None) -> None:
             if answer is not None:
-                self.save_worker(event.addr, event.size, answer[0], answer[1])
+                self.save_worker(event.addr, event.length, answer[0], answer[1])
 
         self.push_screen(SaveDialog(what, name), done)
 
@@ -686,10 +797,12 @@ class GoCoreApp(App[None]):
         n = self.session.save(addr, size, path, force=force)
         self.post_message(Saved(path, n))
 
+    @guarded
     def on_saved(self, msg: Saved) -> None:
         self.notify(f"saved {msg.size} bytes to {msg.path}", title="saved", timeout=6)
 
     @on(HexView.GotoRequested)
+    @guarded
     def _hex_goto(self, event: HexView.GotoRequested) -> None:
         view = event.view
 
@@ -712,18 +825,19 @@ class GoCoreApp(App[None]):
             if off is None:
                 self.notify(f"bad offset {target_text}", severity="error")
                 return
-            if off >= view.size:
-                self.notify(f"+{off:#x} is past the end (+{view.size:#x})", severity="error")
+            if off >= view.length:
+                self.notify(f"+{off:#x} is past the end (+{view.length:#x})", severity="error")
                 return
             view._move_to(off, False)
             return
         addr = parse_int(target_text)
-        if addr is not None and length is None and view.base <= addr < view.base + view.size:
+        if addr is not None and length is None and view.base <= addr < view.base + view.length:
             view._move_to(addr - view.base, False)
             return
         self.target_worker(target_text, length, "hex", self.current_g, self.frame_index)
 
     @on(HexView.SearchRequested)
+    @guarded
     def _hex_search(self, event: HexView.SearchRequested) -> None:
         view = event.view
 
@@ -747,18 +861,31 @@ class GoCoreApp(App[None]):
 
     @work(thread=True, exclusive=True, group="hex-search", exit_on_error=False)
     def search_worker(self, view: HexView, pattern: bytes, start: int) -> None:
+        """Search forward from ``start``, wrapping around to the beginning of the range."""
         worker = get_current_worker()
-        hit = find_bytes(view.memory.chunks, view.base + start, view.base + view.size, pattern,
-                         lambda: worker.is_cancelled)
+        base, end = view.base, view.base + view.length
+        hit = find_bytes(view.memory.chunks, base + start, end, pattern, lambda: worker.is_cancelled)
+        wrapped = False
+        if hit is None and start > 0:
+            hit = find_bytes(view.memory.chunks, base, min(end, base + start + len(pattern) - 1), pattern,
+                             lambda: worker.is_cancelled)
+            wrapped = hit is not None
         if not worker.is_cancelled:
-            view.post_message(SearchDone(view, pattern, None if hit is None else hit - view.base))
+            view.post_message(SearchDone(view, pattern, None if hit is None else hit - base, wrapped))
 
     # -- command line ----------------------------------------------------------------------------
 
+    @guarded
     def action_command_line(self, text: str = "") -> None:
-        self.screen.query_one(CommandLine).open(text)
+        if isinstance(self.focused, Input):  # typing a ':' into a field (x 0xc000:64, a path...)
+            self.focused.insert_text_at_cursor(":")
+            return
+        lines = self.screen.query(CommandLine)
+        if lines:  # dialogs have none: ":" means nothing there
+            lines.first().open(text)
 
     @on(CommandLine.Run)
+    @guarded
     def _run_command(self, event: CommandLine.Run) -> None:
         try:
             self.run_command(event.line)
@@ -773,7 +900,7 @@ class GoCoreApp(App[None]):
         if c.name == "help":
             self.action_help()
             return
-        if not self.loaded:
+        if not self.loaded and not self.load_failed:
             raise ExplorerError("still loading the goroutines: try again in a moment")
         if c.name in ("goroutine", "frame", "up", "down", "goroutines") and isinstance(self.screen, HexScreen):
             self.pop_screen()
@@ -817,21 +944,23 @@ class GoCoreApp(App[None]):
     @work(thread=True, group="print", exit_on_error=False)
     def print_worker(self, expr: str, g: Any, frame: int) -> None:
         value = self.session.evaluate(expr, g, frame)
-        [(label, path, _v, has)] = self._label_rows([(expr, expr, value, "")])
+        [(label, _path, _v, has)] = self._label_rows([(expr, expr, value, "")])
         with self.session.lock:
             summary = value.summary()
         self.post_message(PrintReady(expr, label, value, has, summary))
 
+    @guarded
     def on_print_ready(self, msg: PrintReady) -> None:
         self.print_count += 1
         vt = self.q(VariablesTree)
         label = Text.assemble((f"${self.print_count} ", "bold magenta"), msg.label)
         node = vt.add_value(vt.root, label, msg.expr, msg.value, msg.has_children)
-        vt.move_cursor(node)
+        self.call_after_refresh(vt.move_cursor, node)
         self.notify(f"{msg.expr} = {msg.summary}", title="print", timeout=8)
 
     # -- actions ---------------------------------------------------------------------------------
 
+    @guarded
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
@@ -842,20 +971,20 @@ class GoCoreApp(App[None]):
             ("Everywhere", binding_rows(GoCoreApp.BINDINGS) + list(self.MAIN_BINDINGS)),
             ("Lists: goroutines, backtrace, source, disassembly", binding_rows(LineList.BINDINGS)),
             ("Goroutines", binding_rows(GoroutineList.BINDINGS)),
-            ("Backtrace", binding_rows(BacktraceView.BINDINGS) + [("enter", "go to the frame's variables")]),
+            ("Backtrace", [*binding_rows(BacktraceView.BINDINGS), ("enter", "go to the frame's variables")]),
+            ("Disassembly", [("enter", "hex view at the instruction's address")]),
             ("Variables", [("enter space", "expand or collapse (children load when opened)"),
-                           ("up down", "move")] + binding_rows(VariablesTree.BINDINGS)),
-            ("Hex view", [("arrows h j k l", "move the cursor"),
-                          ("shift+arrows H J K L", "extend the selection")]
-             + [r for r in binding_rows(HexView.BINDINGS) if not r[0].startswith(("left", "right", "up", "down",
-                                                                                   "shift+"))]),
+                           ("up down", "move"), *binding_rows(VariablesTree.BINDINGS)]),
+            ("Hex view", binding_rows(HexView.BINDINGS)),
             ("Dialogs", [("enter", "accept"), ("esc", "cancel"), ("ctrl+u", "clear the input")]),
             ("Command line", [(":", "open"), ("enter", "run"), ("up down", "history"), ("esc", "close")]),
         ]
 
+    @guarded
     def action_goto_goroutine(self) -> None:
         self.action_command_line("goroutine ")
 
+    @guarded
     def action_examine(self) -> None:
         self.action_command_line("x ")
 

@@ -24,9 +24,10 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from explorer.errors import ExplorerError
+from explorer.tui.guard import guarded
 from explorer.tui.session import Target
 
 ROW = 16
@@ -128,7 +129,7 @@ class HexView(ScrollView, can_focus=True):
             super().__init__()
             self.view = view
             self.addr = addr
-            self.size = size
+            self.length = size
             self.whole = whole
 
     class GotoRequested(Message):
@@ -145,7 +146,7 @@ class HexView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.memory = memory
         self._row_cache: LRUCache[int, list[int | None]] = LRUCache(4096)
-        self.anchor: int | None = None
+        self.sel_anchor: int | None = None
         self.last_pattern: bytes | None = None
         self.set_target(target)
 
@@ -154,14 +155,14 @@ class HexView(ScrollView, can_focus=True):
     def set_target(self, target: Target) -> None:
         self.target = target
         self.base = target.addr
-        self.size = target.size
+        self.length = target.size
         self._row_cache.clear()
-        self.anchor = None
+        self.sel_anchor = None
         self.set_reactive(HexView.cursor, 0)
-        digits = max(8, len(f"{self.base + max(self.size, 1) - 1:x}"))
+        digits = max(8, len(f"{self.base + max(self.length, 1) - 1:x}"))
         self._addr_digits = digits
-        self._off_digits = max(4, len(f"{max(self.size - 1, 0):x}"))
-        self.virtual_size = Size(self._line_width(), max(1, (self.size + ROW - 1) // ROW))
+        self._off_digits = max(4, len(f"{max(self.length - 1, 0):x}"))
+        self.virtual_size = Size(self._line_width(), max(1, (self.length + ROW - 1) // ROW))
         if self.is_mounted:
             self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
@@ -176,7 +177,7 @@ class HexView(ScrollView, can_focus=True):
         if cached is not None:
             return cached
         start = row * ROW
-        n = max(0, min(ROW, self.size - start))
+        n = max(0, min(ROW, self.length - start))
         out: list[int | None] = []
         pieces = list(self.memory.chunks(self.base + start, n))
         for i, (cstart, data, _reason) in enumerate(pieces):
@@ -191,7 +192,7 @@ class HexView(ScrollView, can_focus=True):
 
     def bytes_at(self, offset: int, size: int) -> list[int | None]:
         out: list[int | None] = []
-        while size > 0 and 0 <= offset < self.size:
+        while size > 0 and 0 <= offset < self.length:
             row, col = divmod(offset, ROW)
             take = self.row_bytes(row)[col : col + size]
             if not take:
@@ -204,9 +205,9 @@ class HexView(ScrollView, can_focus=True):
     @property
     def selection(self) -> tuple[int, int] | None:
         """(first offset, count) of the selection, or None."""
-        if self.anchor is None:
+        if self.sel_anchor is None:
             return None
-        lo, hi = sorted((self.anchor, self.cursor))
+        lo, hi = sorted((self.sel_anchor, self.cursor))
         return lo, hi - lo + 1
 
     # -- rendering -------------------------------------------------------------------------------
@@ -216,8 +217,8 @@ class HexView(ScrollView, can_focus=True):
         row = int(scroll_y) + y
         width = self.scrollable_content_region.width or self.size.width
         base = self.rich_style
-        if row * ROW >= max(self.size, 1) or self.size == 0:
-            if row == 0 and self.size == 0:
+        if row * ROW >= max(self.length, 1) or self.length == 0:
+            if row == 0 and self.length == 0:
                 return Strip(list(Text("  (0 bytes)", style="dim").render(self.app.console))).crop_extend(
                     0, width, base)
             return Strip.blank(width, base)
@@ -282,15 +283,15 @@ class HexView(ScrollView, can_focus=True):
     # -- movement --------------------------------------------------------------------------------
 
     def _move_to(self, offset: int, extend: bool) -> None:
-        if self.size == 0:
+        if self.length == 0:
             return
-        offset = max(0, min(self.size - 1, offset))
+        offset = max(0, min(self.length - 1, offset))
         old_cursor, old_sel = self.cursor, self.selection
         if extend:
-            if self.anchor is None:
-                self.anchor = self.cursor
+            if self.sel_anchor is None:
+                self.sel_anchor = self.cursor
         else:
-            self.anchor = None
+            self.sel_anchor = None
         self.set_reactive(HexView.cursor, offset)
         # Repaint the rows the cursor and selection covered before and cover now.
         span = [old_cursor, offset]
@@ -299,66 +300,77 @@ class HexView(ScrollView, can_focus=True):
         if self.selection:
             sel = self.selection
             span += [sel[0], sel[0] + sel[1] - 1]
-        if old_sel and not self.selection or (old_sel and abs(old_sel[1]) > 4096):
+        if (old_sel and not self.selection) or (old_sel and abs(old_sel[1]) > 4096):
             self.refresh()
         else:
             self._refresh_rows(min(span), max(span))
         self.scroll_to_region(Region(0, offset // ROW, 1, 1), animate=False, immediate=True, force=True)
         self.post_message(self.Changed())
 
+    @guarded
     def action_move(self, delta: int) -> None:
         self._move_to(self.cursor + delta, False)
 
+    @guarded
     def action_extend(self, delta: int) -> None:
         self._move_to(self.cursor + delta, True)
 
+    @guarded
     def action_page(self, direction: int, extend: bool = False) -> None:
         self._move_to(self.cursor + direction * ROW * max(1, self.size_rows() - 1), extend)
 
     def size_rows(self) -> int:
         return self.scrollable_content_region.height or self.size.height or 1
 
+    @guarded
     def action_row_edge(self, end: int) -> None:
         row = self.cursor // ROW
         self._move_to(row * ROW + (ROW - 1 if end else 0), False)
 
+    @guarded
     def action_jump(self, end: int) -> None:
-        self._move_to(self.size - 1 if end else 0, False)
+        self._move_to(self.length - 1 if end else 0, False)
 
+    @guarded
     def action_select_all(self) -> None:
-        if self.size:
-            self.anchor = 0
-            self._move_to(self.size - 1, True)
+        if self.length:
+            self.sel_anchor = 0
+            self._move_to(self.length - 1, True)
 
     def select_range(self, offset: int, size: int) -> None:
         """Select [offset, offset+size) and put the cursor on its last byte."""
-        if self.size == 0 or size <= 0:
+        if self.length == 0 or size <= 0:
             return
-        self.anchor = None
+        self.sel_anchor = None
         self._move_to(offset, False)
         self._move_to(offset + size - 1, True)
 
+    @guarded
     def action_clear_or_close(self) -> None:
-        if self.anchor is not None:
-            self.anchor = None
+        if self.sel_anchor is not None:
+            self.sel_anchor = None
             self.refresh()
             self.post_message(self.Changed())
         elif isinstance(self.screen, HexScreen):
             self.screen.dismiss(None)
 
+    @guarded
     def action_save(self) -> None:
         sel = self.selection
         if sel is not None:
             self.post_message(self.SaveRequested(self, self.base + sel[0], sel[1], False))
         else:
-            self.post_message(self.SaveRequested(self, self.base, self.size, True))
+            self.post_message(self.SaveRequested(self, self.base, self.length, True))
 
+    @guarded
     def action_goto(self) -> None:
         self.post_message(self.GotoRequested(self))
 
+    @guarded
     def action_search(self) -> None:
         self.post_message(self.SearchRequested(self))
 
+    @guarded
     def action_search_next(self) -> None:
         if self.last_pattern is None:
             self.post_message(self.SearchRequested(self))
@@ -367,6 +379,7 @@ class HexView(ScrollView, can_focus=True):
         if hook is not None:
             hook(self)
 
+    @guarded
     async def _on_click(self, event: events.Click) -> None:
         x = event.x + int(self.scroll_offset.x)
         row = event.y + int(self.scroll_offset.y)
@@ -397,11 +410,12 @@ class HexView(ScrollView, can_focus=True):
 
 
 class SearchDone(Message):
-    def __init__(self, view: HexView, pattern: bytes, offset: int | None) -> None:
+    def __init__(self, view: HexView, pattern: bytes, offset: int | None, wrapped: bool = False) -> None:
         super().__init__()
         self.view = view
         self.pattern = pattern
         self.offset = offset
+        self.wrapped = wrapped
 
 
 class HexScreen(Screen[None]):
@@ -419,18 +433,19 @@ class HexScreen(Screen[None]):
         self.initial = target
 
     def compose(self) -> ComposeResult:
-        from explorer.tui.widgets import CommandLine
+        from explorer.tui.widgets import CommandLine, KeyBar
 
         yield Static(id="hex-title")
         yield HexView(self.memory, self.initial, id="hexview")
         yield Static(id="hex-status")
         yield CommandLine()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def view(self) -> HexView:
         return self.query_one(HexView)
 
+    @guarded
     def on_mount(self) -> None:
         self.view.focus()
         self._update_title()
@@ -454,6 +469,7 @@ class HexScreen(Screen[None]):
                          style="yellow")
         self.query_one("#hex-title", Static).update(title)
 
+    @guarded
     def on_hex_view_changed(self, _event: HexView.Changed) -> None:
         self._update_status()
 
@@ -469,9 +485,19 @@ class HexScreen(Screen[None]):
         t.append("  │  " + v.value_at_cursor(), style="dim")
         self.query_one("#hex-status", Static).update(t)
 
+    @guarded
     def on_search_done(self, event: SearchDone) -> None:
         if event.offset is None:
-            self.app.notify(f"not found: {event.pattern!r} (after +{self.view.cursor:#x})", severity="warning")
+            self.app.notify(f"not found: {_shown(event.pattern)}", severity="warning")
             return
         self.view.select_range(event.offset, len(event.pattern))
-        self.app.notify(f"found at +{event.offset:#x} ({self.view.base + event.offset:#x})", timeout=2)
+        wrapped = " (wrapped around)" if event.wrapped else ""
+        self.app.notify(f"{_shown(event.pattern)} at +{event.offset:#x} ({self.view.base + event.offset:#x}){wrapped}",
+                        timeout=3)
+
+
+def _shown(pattern: bytes) -> str:
+    """A search pattern as the user would recognize it: text if printable, else hex bytes."""
+    if all(0x20 <= b < 0x7F for b in pattern):
+        return repr(pattern.decode())
+    return pattern.hex(" ")

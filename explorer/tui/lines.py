@@ -19,6 +19,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from explorer.tui.guard import guarded
+
 
 class LineList(ScrollView, can_focus=True):
     """Rows with a cursor. Subclasses implement :meth:`row_text` and call :meth:`set_row_count`."""
@@ -31,11 +33,14 @@ class LineList(ScrollView, can_focus=True):
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
         Binding("enter", "activate", "Open", show=False),
+        Binding("left,h", "scroll_left", "Scroll left", show=False),
+        Binding("right,l", "scroll_right", "Scroll right", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"linelist--cursor", "linelist--cursor-blurred"}
     DEFAULT_CSS = """
     LineList > .linelist--cursor { background: $accent 60%; color: $text; text-style: bold; }
     LineList > .linelist--cursor-blurred { background: $accent 25%; }
+    LineList { scrollbar-size-horizontal: 0; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=False, init=False)
@@ -103,47 +108,70 @@ class LineList(ScrollView, can_focus=True):
         self.set_reactive(LineList.cursor, index)
         self._refresh_row(old)
         self._refresh_row(index)
-        self.scroll_cursor_visible(center=center)
+        if center:  # after the next refresh, when a new row count has been laid out
+            self.call_after_refresh(self.scroll_cursor_visible, True)
+        else:
+            self.scroll_cursor_visible()
         if notify:
             self.post_message(self.CursorMoved(self, index))
 
-    def scroll_cursor_visible(self, center: bool = False) -> None:
+    def scroll_cursor_visible(self, center: bool = False, _tries: int = 3) -> None:
         if not self._count:
             return
         height = self.scrollable_content_region.height or self.size.height
         y = self.cursor
         if center and height:
-            self.scroll_to(y=max(0, y - height // 2), animate=False, immediate=True)
+            target = max(0, min(y - height // 2, self._count - height))
+            self.scroll_to(y=target, animate=False, immediate=True, force=True)
+            if int(self.scroll_offset.y) != target and _tries:
+                # The new row count is not laid out yet (scrolling is clamped to the old one): again
+                # after the next refresh.
+                self.call_after_refresh(self.scroll_cursor_visible, True, _tries - 1)
+            else:
+                self.call_after_refresh(self._sync_scrollbar)
             return
         self.scroll_to_region(Region(0, y, 1, 1), animate=False, immediate=True, force=True)
+
+    def _sync_scrollbar(self) -> None:
+        # A scroll made before the scrollbar was shown leaves the scrollbar's thumb where it was.
+        if self.show_vertical_scrollbar and self.vertical_scrollbar.position != self.scroll_y:
+            self.vertical_scrollbar.position = self.scroll_y
 
     def _refresh_row(self, index: int) -> None:
         self.refresh_line(index)
 
     # -- actions ---------------------------------------------------------------------------------
 
+    @guarded
     def action_cursor_up(self) -> None:
         self.set_cursor(self.cursor - 1)
 
+    @guarded
     def action_cursor_down(self) -> None:
         self.set_cursor(self.cursor + 1)
 
+    @guarded
     def action_page_up(self) -> None:
         self.set_cursor(self.cursor - max(1, self.size.height - 1))
 
+    @guarded
     def action_page_down(self) -> None:
         self.set_cursor(self.cursor + max(1, self.size.height - 1))
 
+    @guarded
     def action_first(self) -> None:
         self.set_cursor(0)
 
+    @guarded
     def action_last(self) -> None:
         self.set_cursor(self._count - 1)
 
+    @guarded
     def action_activate(self) -> None:
         if self._count:
             self.post_message(self.Activated(self, self.cursor))
 
+    @guarded
     async def _on_click(self, event: events.Click) -> None:
         y = event.y + int(self.scroll_offset.y)
         if 0 <= y < self._count:
@@ -153,9 +181,11 @@ class LineList(ScrollView, can_focus=True):
 
     # -- rendering -------------------------------------------------------------------------------
 
+    @guarded
     def _on_focus(self, event: events.Focus) -> None:
         self._refresh_row(self.cursor)
 
+    @guarded
     def _on_blur(self, event: events.Blur) -> None:
         self._refresh_row(self.cursor)
 
@@ -181,5 +211,6 @@ class LineList(ScrollView, can_focus=True):
         strip = Strip(segments).crop_extend(int(scroll_x), int(scroll_x) + width, pad_style)
         return strip.apply_offsets(int(scroll_x), index)
 
+    @guarded
     def on_resize(self) -> None:
         self._rows.clear()

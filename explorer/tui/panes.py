@@ -8,11 +8,14 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from explorer.render.disasm import Listing, render_line
+from explorer.tui.guard import guarded
 from explorer.tui.lines import LineList
 
 # ---------------------------------------------------------------------------------------------------
@@ -75,6 +78,8 @@ class GoroutineList(LineList):
         self.data = GoroutineRows()
         self.where: dict[int, tuple[str, str]] = {}  # g addr -> (function, file:line) of its user frame
         self.crashed_addr: int | None = None
+        self.id_width = 6
+        self.status_width = 22
         self._items: list[tuple[str, Any]] = []
         self._row_of: dict[int, int] = {}
 
@@ -83,6 +88,9 @@ class GoroutineList(LineList):
         if crashed_addr is not None:  # the crashing goroutine first, as the runtime prints it
             gs = sorted(gs, key=lambda g: g.addr != crashed_addr)
         self.data.goroutines = gs
+        self.id_width = max((len(str(g.id)) for g in gs), default=1)
+        self.status_width = min(24, max((len(g.header_status) for g in gs), default=8))
+        self.set_row_count(0, 0)
         self.rebuild()
 
     def rebuild(self, keep_selection: bool = True) -> None:
@@ -92,10 +100,17 @@ class GoroutineList(LineList):
         for i, (kind, obj) in enumerate(self._items):
             if kind == "g":
                 self._row_of.setdefault(obj.addr, i)
-        self.set_row_count(len(self._items))
-        self.border_subtitle = self._subtitle()
-        if current is not None:
-            self.show_goroutine(current, notify=False)
+        self.set_row_count(len(self._items), 160)
+        self.set_subtitle(self._subtitle())
+        if current is not None and not self.show_goroutine(current, notify=False) and self._items:
+            # The selected goroutine is filtered out: select the first one shown.
+            self.set_cursor(0, notify=True)
+
+    def set_subtitle(self, text: str) -> None:
+        """The subtitle of the pane around the list (the list itself has no border)."""
+        parent = self.parent
+        target = parent if isinstance(parent, Widget) and parent.id == "goroutines-pane" else self
+        target.border_subtitle = text
 
     def _subtitle(self) -> str:
         total = len(self.data.goroutines)
@@ -159,9 +174,9 @@ class GoroutineList(LineList):
         crashed = g.addr == self.crashed_addr
         t.append(indent)
         t.append("✖ " if crashed else "  ", style="bold red")
-        t.append(f"{g.id:>6} ", style="bold red" if crashed else "bold")
-        status = g.header_status
-        t.append(f"{status[:22]:<22} ", style="green" if g.status == "running" else "yellow")
+        t.append(f"{g.id:>{self.id_width}} ", style="bold red" if crashed else "bold")
+        status = g.header_status[: self.status_width]
+        t.append(f"{status:<{self.status_width}} ", style="green" if g.status == "running" else "yellow")
         self._append_where(t, g)
         if g.thread is not None:
             t.append(f"  thread {g.thread}", style="dim")
@@ -175,6 +190,7 @@ class GoroutineList(LineList):
         t.append(w[0])
         t.append(f"  {w[1]}", style="dim")
 
+    @guarded
     def action_toggle_group(self) -> None:
         self.post_message(GroupRequested(not self.data.grouped))
 
@@ -182,9 +198,15 @@ class GoroutineList(LineList):
         self.data.grouped = grouped
         self.rebuild()
 
+    @guarded
     def action_filter(self) -> None:
-        self.post_message(FilterRequested())
+        opener = getattr(self.screen, "open_filter", None)
+        if opener is not None:
+            opener()
+        else:
+            self.post_message(FilterRequested())
 
+    @guarded
     def action_expand(self) -> None:
         if self._items and self._items[self.cursor][0] == "group":
             grp = self._items[self.cursor][1]
@@ -192,6 +214,7 @@ class GoroutineList(LineList):
                 self.data.expanded.add(grp.index)
                 self.rebuild()
 
+    @guarded
     def action_collapse(self) -> None:
         if not self._items:
             return
@@ -210,6 +233,7 @@ class GoroutineList(LineList):
                             self.set_cursor(i, notify=False)
                     return
 
+    @guarded
     def action_activate(self) -> None:
         if not self._items:
             return
@@ -243,7 +267,13 @@ class BacktraceView(LineList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "up", "Up frame", show=False),
         Binding("d", "down", "Down frame", show=False),
+        Binding("x", "hex", "Hex view", tooltip="Open the hex view at the frame's stack bytes (sp to fp)"),
     ]
+
+    class HexRequested(Message):
+        def __init__(self, frame: Any) -> None:
+            super().__init__()
+            self.frame = frame
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -263,7 +293,9 @@ class BacktraceView(LineList):
     def row_text(self, index: int) -> Text:
         t = Text(no_wrap=True, end="")
         if index >= len(self.frames):
-            if self.error:
+            if self.error and not self.frames:
+                t.append(f"  {self.error}", style="red")
+            elif self.error:
                 t.append(f"  …backtrace stopped: {self.error}", style="red")
             elif self.created_by:
                 t.append(f"  created by {self.created_by}", style="dim italic")
@@ -287,9 +319,16 @@ class BacktraceView(LineList):
             index = min(index, len(self.frames) - 1)
         super().set_cursor(index, notify=notify, center=center)
 
+    @guarded
+    @guarded
+    def action_hex(self) -> None:
+        if self.frames and self.cursor < len(self.frames):
+            self.post_message(self.HexRequested(self.frames[self.cursor]))
+
     def action_up(self) -> None:  # delve's "up": towards the caller
         self.set_cursor(self.cursor + 1)
 
+    @guarded
     def action_down(self) -> None:
         self.set_cursor(self.cursor - 1)
 
@@ -307,9 +346,10 @@ class SourceView(LineList):
         self.current: int | None = None  # 1-based line number
         self.message: str | None = None
 
-    def set_source(self, lines: list[Text], current: int | None, title: str) -> None:
+    def set_source(self, lines: list[Text], current: int | None, title: str, path: str = "") -> None:
         self.lines, self.current, self.message = lines, current, None
-        self.border_title = title
+        self.border_title = escape(title)
+        self.border_subtitle = escape(os.path.dirname(path))
         width = max((t.cell_len for t in lines), default=0) + 9
         self.set_row_count(len(lines), width)
         if current:
@@ -317,7 +357,8 @@ class SourceView(LineList):
 
     def set_message(self, message: str, title: str = "Source") -> None:
         self.lines, self.current, self.message = [], None, message
-        self.border_title = title
+        self.border_title = escape(title)
+        self.border_subtitle = ""
         self.set_row_count(1)
 
     def row_text(self, index: int) -> Text:
@@ -340,11 +381,14 @@ class DisasmView(LineList):
         self.listing: Listing | None = None
         self.current: int | None = None
         self.message: str | None = None
+        self.offset_digits = 4
 
     def set_listing(self, listing: Listing, current: int | None) -> None:
         self.listing, self.current, self.message = listing, current, None
-        self.border_title = f"Disassembly: {listing.function}"
-        self.set_row_count(len(listing.lines) + (1 if listing.error else 0), 96)
+        self.border_title = escape(f"Disassembly: {listing.function}")
+        self.offset_digits = max(2, len(f"{listing.end - listing.entry:x}"))
+        width = max((len(ln.operands) + len(ln.target_name or "") for ln in listing.lines), default=0)
+        self.set_row_count(len(listing.lines) + (1 if listing.error else 0), width + 40)
         if current is not None:
             self.set_cursor(current, notify=False, center=True)
 
@@ -359,7 +403,7 @@ class DisasmView(LineList):
         if index >= len(self.listing.lines):
             return Text(f"  … {self.listing.error}", style="red", no_wrap=True, end="")
         ln = self.listing.lines[index]
-        t = render_line(ln, self.listing.entry, current=index == self.current)
+        t = render_line(ln, self.listing.entry, current=index == self.current, offset_digits=self.offset_digits)
         prev = self.listing.lines[index - 1] if index else None
         if prev is None or prev.line != ln.line:
             t.append(f"  :{ln.line}", style="dim cyan")
@@ -432,17 +476,20 @@ class VariablesTree(Tree[VarData]):
         if not children and not more:
             node.add_leaf(Text("(empty)", style="dim italic"))
 
+    @guarded
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[VarData]) -> None:
         data = event.node.data
         if data is not None and not data.loaded and data.value is not None:
             data.loaded = True
             self.post_message(self.LoadChildren(event.node))
 
+    @guarded
     def action_hex(self) -> None:
         node = self.cursor_node
         if node is not None:
             self.post_message(self.HexRequested(node))
 
+    @guarded
     def action_expand_node(self) -> None:
         node = self.cursor_node
         if node is not None and node.allow_expand and not node.is_expanded:
@@ -450,6 +497,7 @@ class VariablesTree(Tree[VarData]):
         elif node is not None and node.children and node.is_expanded:
             self.action_cursor_down()
 
+    @guarded
     def action_collapse_node(self) -> None:
         node = self.cursor_node
         if node is None:
@@ -461,12 +509,9 @@ class VariablesTree(Tree[VarData]):
 
 
 def value_label(name: str, value: Any, summary: str) -> Text:
-    """``body []uint8 = len 64 cap 512 [79,82,68,57,...]``"""
+    """``body = []uint8 len=64 cap=512 [79,82,68,57,...]`` (the summary names the type)."""
     t = Text(no_wrap=True, end="")
     t.append(name, style="bold")
-    tn = getattr(value, "type_name", "")
-    if tn:
-        t.append(f" {tn}", style="dim cyan")
     kind = getattr(value, "kind", "")
     t.append(" = ", style="dim")
     t.append(summary, style="red" if kind == "unreadable" else "")
@@ -483,10 +528,11 @@ class CrashSummary(Static):
     def show_loading(self, what: str) -> None:
         self.update(Text.assemble(("gocore-tui ", "bold"), (what, "italic")))
 
-    def show_info(self, d: dict[str, Any], warnings: list[str]) -> None:
+    def show_info(self, d: dict[str, Any], warnings: list[tuple[str, str]]) -> None:
+        """``warnings``: (code, message) pairs; a build-ID mismatch gets a line of its own in red."""
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(os.path.basename(d.get("executable") or "?"), style="bold")
-        t.append(f"  {d.get('go_version') or 'Go ?'} {d.get('arch', '')}", style="cyan")
+        t.append(f"  {d.get('go_version') or 'Go ?'} {d.get('arch', '')}  ", style="cyan")
         sig = d.get("signal_name")
         t.append("  │  ", style="dim")
         t.append(f"{sig} ({d.get('signal')})" if sig else "no signal", style="bold red" if sig else "dim")
@@ -494,12 +540,16 @@ class CrashSummary(Static):
         if go_sig and go_sig.get("signal") != d.get("signal"):
             t.append(f" after {go_sig['signal_name']} at pc {go_sig['pc']:#x}", style="red")
         fault = d.get("fault_address")
-        t.append("  fault addr ", style="dim")
+        t.append("  fault address ", style="dim")
         t.append(f"{fault:#x}" if fault is not None else "-", style="bold" if fault is not None else "dim")
         t.append("  │  ", style="dim")
         crashed = d.get("crashed_goroutine")
-        t.append(f"goroutine {crashed} crashed" if crashed is not None else "no goroutine on the crashing thread",
-                 style="bold" if crashed is not None else "dim")
+        if crashed is not None:
+            t.append(f"goroutine {crashed} crashed", style="bold")
+        elif d.get("goroutines") == "?":
+            t.append("goroutines unreadable", style="bold red")
+        else:
+            t.append("no goroutine on the crashing thread", style="dim")
         t.append(f"  {d.get('goroutines')} goroutines, {d.get('threads')} threads", style="dim")
         if d.get("build_id_match") is True:
             t.append("  build ID ✔", style="green")
@@ -514,7 +564,13 @@ class CrashSummary(Static):
         else:
             p.append("no panic recorded", style="dim")
         lines.append(p)
-        for w in warnings:
-            lines.append(Text("⚠ " + w, style="bold yellow on red" if "build ID" in w else "yellow",
+        for code, message in warnings:
+            if code == "build_id_mismatch":
+                message = ("build ID mismatch: this executable is not the one that dumped the core; "
+                           "values and backtraces may be wrong")
+            lines.append(Text("⚠ " + message, style="bold white on red" if code == "build_id_mismatch" else "yellow",
                               no_wrap=True, overflow="ellipsis"))
-        self.update(Text("\n").join(lines))
+        out = Text("\n").join(lines)
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        self.update(out)

@@ -59,14 +59,15 @@ def safe_name(text: str) -> str:
     return name[:80]
 
 
-def default_save_name(label: str, start: int, size: int, whole: int) -> str:
-    """The name the save dialog proposes: ``body.bin``, or ``body+0x4-16.bin`` for part of it."""
-    if re.fullmatch(r"0x[0-9a-fA-F]+(:\d+)?", label):
-        return f"mem-{start:x}-{size}.bin"
-    base = safe_name(label)
+def default_save_name(label: str, start: int, size: int, whole: int, base_addr: int = 0) -> str:
+    """The name the save dialog proposes: ``body.bin`` for a whole value, ``body-4-20.bin`` for its
+    bytes [4:20], ``mem-c000012000-64.bin`` for a raw range."""
+    if parse_int(label) is not None or parse_range(label) is not None:
+        return f"mem-{base_addr + start:x}-{size}.bin"
+    name = safe_name(label)
     if start == 0 and size == whole:
-        return f"{base}.bin"
-    return f"{base}+{start:#x}-{size}.bin"
+        return f"{name}.bin"
+    return f"{name}-{start}-{start + size}.bin"
 
 
 def package_of(function: str) -> str:
@@ -159,20 +160,24 @@ class Session:
         if rng is not None:
             addr, size = rng
             return Target(text, addr, length if length is not None else size)
-        addr = parse_int(text)
-        if addr is not None:
-            if addr < 0:
+        bare = parse_int(text)
+        if bare is not None:
+            if bare < 0:
                 raise ExplorerError(f"{text}: negative address")
-            return Target(text, addr, length if length is not None else DEFAULT_X_LEN)
+            return Target(text, bare, length if length is not None else DEFAULT_X_LEN)
         value = self.evaluate(text, g, frame_index)
         return self.value_target(text, value, length)
 
     def value_target(self, label: str, value: Any, length: int | None = None) -> Target:
         with self.lock:
+            if getattr(value, "kind", "") == "unreadable":
+                raise ExplorerError(f"{label}: unreadable: {getattr(value, 'error', '')}")
             rng = value.byte_range()
             type_name = getattr(value, "type_name", "")
-        if rng is None:
-            raise ExplorerError(f"{label} ({type_name}) has no bytes to show")
+            if rng is None:
+                why = "it is nil" if getattr(value, "is_nil", False) else \
+                    "it is not in memory (registers or optimized out)"
+                raise ExplorerError(f"{label} ({type_name}) has no bytes: {why}")
         addr, size = rng
         if length is not None:
             size = length
@@ -185,6 +190,21 @@ class Session:
             raise ExplorerError("saving is not available in this build (no save module)") from e
         with self.lock:
             return int(save_bytes(self.proc, addr, size, str(path), force=force))
+
+    # -- source --------------------------------------------------------------------------------
+
+    def source_lines(self, name: str) -> Any:
+        """(SourceFile, highlighted lines) of a file the binary names; cached (pygments is slow)."""
+        from explorer.render.source import highlight
+
+        src = self.sources.load(name)
+        cache: dict[str, Any] = self.__dict__.setdefault("_highlighted", {})
+        key = str(src.path)
+        if key not in cache:
+            if len(cache) > 32:
+                cache.clear()
+            cache[key] = highlight(src)
+        return src, cache[key]
 
     # -- disassembly -----------------------------------------------------------------------------
 

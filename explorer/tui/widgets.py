@@ -14,13 +14,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from explorer.tui.commands import help_rows
+from explorer.tui.guard import guarded
 
 
 class CommandLine(Input):
-    """``:`` opens it at the bottom of the screen; enter runs, escape closes; up/down: history."""
+    """The command line at the bottom of the screen (always shown, so a reader sees it exists):
+    ``:`` focuses it; enter runs, escape leaves; up/down: history."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", show=False),
@@ -35,28 +38,34 @@ class CommandLine(Input):
             self.line = line
 
     def __init__(self) -> None:
-        super().__init__(placeholder="command: goroutine N · frame N · up · down · print EXPR · x EXPR [LEN] · "
-                                     "save EXPR PATH · help · quit", id="cmdline")
+        super().__init__(placeholder=": for commands — goroutine N · frame N · up · down · print EXPR · "
+                                     "x EXPR|ADDR [LEN] · save EXPR|ADDR:LEN PATH · help · quit",
+                         id="cmdline")
         self._pos = 0
-        self._return_to = None
+        self._return_to: Widget | None = None
+        self.can_focus = False  # out of the tab order until ":" opens it
 
     def open(self, text: str = "") -> None:
         self._return_to = self.screen.focused if self.screen.focused is not self else None
-        self.display = True
+        self.can_focus = True
         self.value = text
         self.cursor_position = len(text)
         self._pos = len(self.history)
-        self.focus()
+        # Focus now, not after the queued events (Widget.focus defers): keys typed right after ":"
+        # must land here.
+        self.screen.set_focus(self)
 
+    @guarded
     def action_close(self) -> None:
         self.value = ""
-        self.display = False
+        self.can_focus = False
         target = self._return_to
         if target is not None and target.is_attached:
             target.focus()
         else:
             self.screen.focus_next()
 
+    @guarded
     def action_history(self, step: int) -> None:
         if not self.history:
             return
@@ -65,6 +74,7 @@ class CommandLine(Input):
         self.cursor_position = len(self.value)
 
     @on(Input.Submitted)
+    @guarded
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         line = event.value.strip()
@@ -73,6 +83,41 @@ class CommandLine(Input):
             if not self.history or self.history[-1] != line:
                 self.history.append(line)
             self.post_message(self.Run(line))
+
+
+class KeyBar(Widget):
+    """The keys that work here, on one line: like Textual's Footer, but repainted rather than
+    recomposed when the focus moves (a recompose re-lays out the whole screen, ~0.1 s)."""
+
+    DEFAULT_CSS = """
+    KeyBar { dock: bottom; height: 1; background: $panel; color: $text-muted; }
+    """
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _changed(self, _screen: object) -> None:
+        self.refresh()
+
+    def render(self) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        seen: set[str] = set()
+        palette = None
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if binding.action == "command_palette":
+                palette = binding
+            if not binding.show or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            t.append(f" {self.app.get_key_display(binding)} ", style="bold reverse" if enabled else "dim reverse")
+            t.append(f" {binding.description}  ", style="" if enabled else "dim")
+        if palette is not None:
+            t.append(" ^p ", style="bold reverse")
+            t.append(" palette")
+        return t
 
 
 class PromptDialog(ModalScreen[str | None]):
@@ -94,14 +139,17 @@ class PromptDialog(ModalScreen[str | None]):
             if self.hint:
                 yield Label(self.hint, classes="dialog-hint")
 
+    @guarded
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     @on(Input.Submitted)
+    @guarded
     def _submit(self, event: Input.Submitted) -> None:
         event.stop()
         self.dismiss(event.value)
 
+    @guarded
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -126,13 +174,16 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button("Overwrite (y)", variant="error", id="yes")
                 yield Button("Cancel (n)", variant="primary", id="no")
 
+    @guarded
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
     @on(Button.Pressed)
+    @guarded
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
+    @guarded
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
@@ -157,12 +208,14 @@ class SaveDialog(ModalScreen[tuple[str, bool] | None]):
             yield Label(f"relative to {os.getcwd()}  ·  enter saves · esc cancels · ctrl+u clears",
                         classes="dialog-hint")
 
+    @guarded
     def on_mount(self) -> None:
         inp = self.query_one(Input)
         inp.focus()
         inp.cursor_position = len(inp.value)
 
     @on(Input.Submitted)
+    @guarded
     def _submit(self, event: Input.Submitted) -> None:
         event.stop()
         raw = event.value.strip()
@@ -185,6 +238,7 @@ class SaveDialog(ModalScreen[tuple[str, bool] | None]):
             return
         self.dismiss((str(path), False))
 
+    @guarded
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -204,18 +258,19 @@ class HelpScreen(ModalScreen[None]):
             for title, rows in self.sections:
                 table = Table(title=title, title_justify="left", title_style="bold cyan", show_header=False,
                               box=None, pad_edge=False, expand=True)
-                table.add_column(style="bold yellow", no_wrap=True, min_width=24)
-                table.add_column()
+                table.add_column(style="bold yellow", no_wrap=True, width=26)
+                table.add_column(ratio=1)
                 for k, v in rows:
                     table.add_row(k, v)
                 yield Static(table)
             cmds = Table(title=": commands (delve's words)", title_justify="left", title_style="bold cyan",
                          show_header=False, box=None, pad_edge=False, expand=True)
-            cmds.add_column(style="bold yellow", no_wrap=True, min_width=24)
-            cmds.add_column()
+            cmds.add_column(style="bold yellow", no_wrap=True, width=40)
+            cmds.add_column(ratio=1)
             for k, v in help_rows():
                 cmds.add_row(k, v)
             yield Static(cmds)
 
+    @guarded
     def action_close(self) -> None:
         self.dismiss(None)

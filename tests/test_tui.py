@@ -1,0 +1,613 @@
+"""Pilot tests of the TUI (Textual's App.run_test) on corpus cores: the path from "the service
+crashed" to "the bytes of the request are in a file", with the keyboard alone.
+
+The corpus program's httpabort scenario crashes in an HTTP handler whose frame holds ``body
+[]byte``; the program printed the body (``ready["values"]["body_hex"]``), which is the oracle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("textual")
+
+from explorer.goruntime.process import GoProcess
+from explorer.tui.app import GoCoreApp
+from explorer.tui.hexview import HexScreen, HexView
+from explorer.tui.panes import GoroutineList, VariablesTree
+from explorer.tui.session import Session
+from explorer.tui.widgets import ConfirmDialog, HelpScreen, SaveDialog
+
+SIZE = (160, 48)
+HANDLER = "main.(*orderServer).ServeHTTP"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Helpers (also used by test_tui_snapshots.py)
+
+
+def make_app(core: Any, binary: Any, rules: list[tuple[str, str]] | None = None, **kw: Any) -> GoCoreApp:
+    proc = GoProcess.open(core, binary)
+    return GoCoreApp(Session(proc, rules or []), **kw)
+
+
+async def wait_for(pilot: Any, cond: Callable[[], bool], what: str = "condition", timeout: float = 30.0) -> None:
+    """Let the app run until ``cond()`` holds (workers post their results asynchronously)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def frame_settled(app: GoCoreApp) -> bool:
+    return all(app.frame_ready.get(k) == app.token for k in ("vars", "source", "disasm"))
+
+
+async def wait_ready(pilot: Any) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.loaded and app.frames and frame_settled(app) and app.where_done, "first screen")
+    await pilot.pause()
+
+
+def run(app: GoCoreApp, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = SIZE) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await wait_ready(pilot)
+            await body(pilot)
+            assert not app.internal_errors, app.internal_errors
+
+    try:
+        asyncio.run(main())
+    finally:
+        app.session.proc.close()
+
+
+async def command(pilot: Any, line: str, typed: bool = False) -> None:
+    """``:`` then the command, then enter. Typing each key costs a layout pass of the whole screen
+    (~0.1 s here), so unless ``typed``, the text is put into the command line in one go."""
+    await pilot.press("colon")
+    if typed:
+        await type_text(pilot, line)
+    else:
+        inp = pilot.app.screen.query_one("#cmdline")
+        assert pilot.app.focused is inp
+        inp.value = line
+        inp.cursor_position = len(line)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def _key(ch: str) -> str:
+    names = {" ": "space", ":": "colon", "/": "slash", ".": "full_stop", "_": "underscore", "-": "minus",
+             "[": "left_square_bracket", "]": "right_square_bracket", "*": "asterisk", "\"": "quotation_mark",
+             "+": "plus", "&": "ampersand", "(": "left_parenthesis", ")": "right_parenthesis", "~": "tilde",
+             "?": "question_mark", "=": "equals_sign", ",": "comma"}
+    return names.get(ch, ch)
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    for ch in text:
+        await pilot.press(_key(ch))
+
+
+def notifications(app: GoCoreApp) -> list[str]:
+    return [m for _severity, m in app.notices]
+
+
+def handler_frame(app: GoCoreApp) -> int:
+    return next(f.index for f in app.frames if f.function == HANDLER)
+
+
+async def goto_frame_and_var(pilot: Any, name: str) -> None:
+    """`:frame N` to the handler, focus the variables, put the cursor on ``name``."""
+    app = pilot.app
+    n = handler_frame(app)
+    await command(pilot, f"frame {n}", typed=True)
+    await wait_for(pilot, lambda: app.frame_index == n and frame_settled(app), "frame")
+    await pilot.press("tab")
+    tree = app.query_one(VariablesTree)
+    assert app.focused is tree
+    labels = [str(node.label) for node in tree.root.children]
+    i = next(i for i, lab in enumerate(labels) if lab.split(" = ")[0].split()[-1] == name)
+    while tree.cursor_line < i:
+        await pilot.press("down")
+    assert tree.cursor_node is not None and tree.cursor_node.data is not None
+    assert tree.cursor_node.data.path == name
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def httpabort(corpus: Any) -> Any:
+    return corpus("1.24.11", "noopt", "httpabort")
+
+
+@pytest.fixture(scope="module")
+def body_bytes(httpabort: Any) -> bytes:
+    return bytes.fromhex(httpabort.values["body_hex"])
+
+
+def test_first_screen_crashing_goroutine_and_user_frame(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        gl = app.query_one(GoroutineList)
+        assert gl.current_goroutine().id == httpabort.values["handler_goid"]
+        assert app.current_g.id == httpabort.values["handler_goid"]
+        f = app.frames[app.frame_index]
+        assert f.function.startswith("main."), f.function  # the innermost frame of the program's code
+        assert app.query_one("#backtrace").cursor == app.frame_index
+        # Source around the frame's line, the current instruction marked in the disassembly.
+        src = app.query_one("#source")
+        assert src.current == f.line and src.cursor == f.line - 1
+        dis = app.query_one("#disasm")
+        assert dis.listing is not None and dis.current is not None
+        ins = dis.listing.lines[dis.current]
+        assert ins.is_call  # a caller frame stops at its call
+        # The summary names the signal and the panic.
+        summary = str(app.query_one("#summary").render())
+        assert "SIGABRT" in summary and "unsupported order record version" in summary
+
+    run(app, body)
+
+
+def test_frame_x_select_save_exact_bytes(httpabort: Any, body_bytes: bytes, tmp_path: Path) -> None:
+    """`:frame N` → the variable → x → shift+right ×3 → s → a path → enter: exactly 4 bytes."""
+    app = make_app(httpabort.core, httpabort.binary)
+    out = tmp_path / "first4.bin"
+
+    async def body(pilot: Any) -> None:
+        await goto_frame_and_var(pilot, "body")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        view = app.screen.query_one(HexView)
+        assert view.base == int(httpabort.values["body_addr"], 16)
+        assert view.length == len(body_bytes)
+        for _ in range(3):
+            await pilot.press("shift+right")
+        assert view.selection == (0, 4)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "save dialog")
+        inp = app.screen.query_one("#save-path")
+        assert app.focused is inp and inp.value == "body-0-4.bin"
+        await pilot.press("ctrl+u")
+        assert inp.value == ""
+        await type_text(pilot, str(out))
+        await pilot.press("enter")
+        await wait_for(pilot, out.exists, "the file")
+        await wait_for(pilot, lambda: any("saved 4 bytes" in m for m in notifications(app)), "saved notice")
+
+    run(app, body)
+    assert out.read_bytes() == body_bytes[:4]
+
+
+def test_save_whole_value_from_hex_view(httpabort: Any, body_bytes: bytes, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No selection: s saves the whole value under the proposed name (relative to the cwd)."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await goto_frame_and_var(pilot, "body")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "save dialog")
+        assert app.screen.query_one("#save-path").value == "body.bin"
+        await pilot.press("enter")
+        await wait_for(pilot, (tmp_path / "body.bin").exists, "body.bin")
+
+    run(app, body)
+    assert (tmp_path / "body.bin").read_bytes() == body_bytes
+
+
+def test_save_command(httpabort: Any, body_bytes: bytes, tmp_path: Path) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+    a, b, c = tmp_path / "body.bin", tmp_path / "range.bin", tmp_path / "alias.bin"
+    addr = int(httpabort.values["body_addr"], 16)
+
+    async def body(pilot: Any) -> None:
+        await command(pilot, f"frame {handler_frame(app)}")
+        await wait_for(pilot, lambda: frame_settled(app), "frame")
+        await command(pilot, f"save body {a}", typed=True)
+        await wait_for(pilot, a.exists, "save EXPR PATH")
+        await command(pilot, f"save {addr:#x}:4 {b}", typed=True)  # ":" inside the command line
+        await wait_for(pilot, b.exists, "save ADDR:LEN PATH")
+        await command(pilot, f"writebytestofile body[8:16] {c}")
+        await wait_for(pilot, c.exists, "writebytestofile")
+
+    run(app, body)
+    assert a.read_bytes() == body_bytes
+    assert b.read_bytes() == body_bytes[:4]
+    assert c.read_bytes() == body_bytes[8:16]
+
+
+def test_overwrite_needs_confirmation(httpabort: Any, body_bytes: bytes, tmp_path: Path) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+    out = tmp_path / "exists.bin"
+    out.write_bytes(b"precious")
+
+    async def body(pilot: Any) -> None:
+        await goto_frame_and_var(pilot, "body")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        await pilot.press("shift+right")
+        # Through the dialog: enter on an existing file asks; "n" (or esc) keeps the file.
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "save dialog")
+        await pilot.press("ctrl+u")
+        await type_text(pilot, str(out))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
+        await pilot.press("enter")  # the focused button is Cancel
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "back in the dialog")
+        await pilot.pause(0.2)
+        assert out.read_bytes() == b"precious"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation again")
+        await pilot.press("n")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "back in the hex view")
+        await pilot.pause(0.2)
+        assert out.read_bytes() == b"precious"
+        # Through :save: refused unless confirmed; "y" overwrites.
+        await command(pilot, f"save body {out}")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), ":save confirmation")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert out.read_bytes() == b"precious"
+        await command(pilot, f"save body {out}")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), ":save confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: out.read_bytes() != b"precious", "overwritten")
+
+    run(app, body)
+    assert out.read_bytes() == body_bytes
+
+
+def test_errors_are_notifications(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        for line in ("frame 9999", "print no_such_variable", "bogus", "goroutine 99999", "x", "save body",
+                     "print body[", "up 500"):
+            await command(pilot, line)
+        await pilot.pause(0.3)
+        msgs = notifications(app)
+        assert any("no frame 9999" in m for m in msgs), msgs
+        assert any("unknown command" in m for m in msgs), msgs
+        assert any("no goroutine 99999" in m for m in msgs), msgs
+        assert any("usage: save" in m for m in msgs), msgs
+        assert app.is_running
+
+    run(app, body)
+
+
+def test_hex_view_unreadable_bytes_show_as_question_marks(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await command(pilot, "x 0x1000 32")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        view = app.screen.query_one(HexView)
+        text = view._row_text(0).plain
+        assert "?? ?? ??" in text and " 00 " not in text
+        assert view.row_bytes(0) == [None] * 16
+
+    run(app, body)
+
+
+def test_hex_goto_and_search(httpabort: Any, body_bytes: bytes) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await goto_frame_and_var(pilot, "body")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        view = app.screen.query_one(HexView)
+        await pilot.press("slash")
+        await type_text(pilot, "customer")
+        await pilot.press("enter")
+        want = body_bytes.index(b"customer")
+        await wait_for(pilot, lambda: view.selection == (want, len("customer")), "search hit")
+        await pilot.press("slash")
+        await type_text(pilot, "de ad")  # hex bytes: not in the body (it holds ef be ad de)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await pilot.press("slash")
+        await type_text(pilot, "0xbeadde")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: view.selection == (body_bytes.index(bytes.fromhex("beadde")), 3), "hex hit")
+        await pilot.press("g")
+        await type_text(pilot, "+0x10")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: view.cursor == 16 and view.selection is None, "goto offset")
+        await pilot.press("g")
+        await type_text(pilot, f"{view.base + 40:#x}")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: view.cursor == 40, "goto address")
+        # Movement keys.
+        await pilot.press("down", "right", "left", "up", "end")
+        assert view.cursor == 47
+        await pilot.press("pagedown")
+        assert view.cursor == view.length - 1
+        await pilot.press("pageup", "ctrl+home")
+        assert view.cursor == 0
+        await pilot.press("shift+pagedown")
+        assert view.selection == (0, view.length)
+        await pilot.press("escape")  # clears the selection
+        assert view.selection is None and isinstance(app.screen, HexScreen)
+        await pilot.press("escape")  # closes the view
+        await wait_for(pilot, lambda: not isinstance(app.screen, HexScreen), "closed")
+
+    run(app, body)
+
+
+def test_print_and_expand(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await command(pilot, f"frame {handler_frame(app)}")
+        await wait_for(pilot, lambda: frame_settled(app), "frame")
+        await command(pilot, "print body[0:4]")
+        tree = app.query_one(VariablesTree)
+        await wait_for(pilot, lambda: any(str(n.label).startswith("$1 body[0:4]") for n in tree.root.children),
+                       "printed value")
+        assert any("body[0:4] = " in m for m in notifications(app))
+        # Enter expands a node; its children load then.
+        await pilot.press("tab")
+        node = tree.cursor_node
+        assert node is not None and str(node.label).startswith("$1")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(node.children) == 4 and "[0]" in str(node.children[0].label),
+                       "children")
+        await pilot.press("down", "x")  # x on an element: the hex view at its byte
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        assert app.screen.query_one(HexView).length == 1
+
+    run(app, body)
+
+
+def test_frames_up_down_keys_and_commands(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        start = app.frame_index
+        await command(pilot, "up")
+        await wait_for(pilot, lambda: app.frame_index == start + 1, "up")
+        await command(pilot, "down 1")
+        await wait_for(pilot, lambda: app.frame_index == start, "down")
+        assert app.focused is app.query_one("#backtrace")
+        await pilot.press("j")
+        await wait_for(pilot, lambda: app.frame_index == start + 1, "j")
+        await pilot.press("k", "k")
+        await wait_for(pilot, lambda: app.frame_index == start - 1, "k")
+        await command(pilot, "f 0")
+        await wait_for(pilot, lambda: app.frame_index == 0 and frame_settled(app), "f 0")
+
+    run(app, body)
+
+
+def test_goroutine_selection_filter_and_groups(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+    waiters = httpabort.ready["goroutines"]
+
+    async def body(pilot: Any) -> None:
+        gl = app.query_one(GoroutineList)
+        target = waiters["chan_send"][0]
+        await command(pilot, f"g {target}")
+        await wait_for(pilot, lambda: app.current_g.id == target and frame_settled(app), "goroutine")
+        assert gl.current_goroutine().id == target
+        assert app.frames[app.frame_index].function == "main.sendForever"
+        # Filter: / in the goroutine list.
+        await pilot.press("shift+tab")
+        assert app.focused is gl
+        await pilot.press("slash")
+        await type_text(pilot, "sendForever")
+        await wait_for(pilot, lambda: gl.data.keep is not None and gl.row_count == 1, "filtered")
+        await pilot.press("enter")
+        assert app.focused is gl
+        await pilot.press("slash", "escape")
+        await wait_for(pilot, lambda: gl.data.keep is None, "unfiltered")
+        # Group by stack: G.
+        await pilot.press("G")
+        await wait_for(pilot, lambda: gl.data.grouped and gl.data.groups is not None, "grouped")
+        groups = gl.data.groups
+        assert groups is not None and sum(len(grp.goroutines) for grp in groups) == len(app.goroutines)
+        assert sum(1 for kind, _ in gl._items if kind == "group") == len(groups)
+        await pilot.press("G")
+        await wait_for(pilot, lambda: not gl.data.grouped, "ungrouped")
+        # Moving in the list selects goroutines (and their first user frame).
+        await pilot.press("home")
+        await wait_for(pilot, lambda: app.current_g.id == httpabort.values["handler_goid"] and frame_settled(app),
+                       "crashed goroutine first")
+
+    run(app, body)
+
+
+def test_start_options_select_goroutine_and_frame(httpabort: Any) -> None:
+    gid = httpabort.ready["goroutines"]["select"][0]
+    app = make_app(httpabort.core, httpabort.binary, goroutine=gid, frame=0)
+
+    async def body(pilot: Any) -> None:
+        assert app.current_g.id == gid
+        assert app.frame_index == 0
+
+    run(app, body)
+
+
+def test_help_and_palette(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        text = " ".join(k for _, rows in app.screen.sections for k, _ in rows)
+        for key in ("shift+left", "G", "/", "x", "s", "g", "n", "esc", ":", "?", "q", "tab", "ctrl+p", "ctrl+u"):
+            assert key in text.split() or key in text, key
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
+        await command(pilot, "help")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help command")
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for t in ("Goroutine…", "Frame up", "Frame down", "Print…", "Examine memory…", "Save bytes…",
+                  "Filter goroutines", "Group goroutines", "Help", "Quit"):
+            assert t in titles
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, "quit")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_ready(pilot)
+            await body(pilot)
+        assert not app.internal_errors
+
+    try:
+        asyncio.run(main())
+    finally:
+        app.session.proc.close()
+
+
+def test_stripped_binary_says_no_variables(corpus: Any) -> None:
+    case = corpus("1.24.11", "stripped", "httpabort")
+    app = make_app(case.core, case.binary)
+
+    async def body(pilot: Any) -> None:
+        tree = app.query_one(VariablesTree)
+        labels = " ".join(str(n.label) for n in tree.root.children)
+        assert "DWARF" in labels or "no arguments" in labels, labels
+        dis = app.query_one("#disasm")
+        assert dis.listing is not None  # disassembly needs no DWARF
+
+    run(app, body)
+
+
+def test_substitute_path(httpabort: Any, tmp_path: Path) -> None:
+    src_dir = Path(httpabort.binary).parent  # any directory: the rule must send the lookup there
+    fake = tmp_path / "src"
+    fake.mkdir()
+    app0 = make_app(httpabort.core, httpabort.binary)
+    f = None
+
+    async def first(pilot: Any) -> None:
+        nonlocal f
+        f = app0.frames[app0.frame_index]
+
+    run(app0, first)
+    assert f is not None
+    orig = Path(f.file)
+    (fake / orig.name).write_text("\n".join(f"// substituted line {i}" for i in range(1, f.line + 10)))
+    app = make_app(httpabort.core, httpabort.binary, rules=[(str(orig.parent), str(fake))])
+
+    async def body(pilot: Any) -> None:
+        src = app.query_one("#source")
+        assert src.lines and f"substituted line {f.line}" in src.lines[f.line - 1].plain
+
+    run(app, body)
+    _ = src_dir
+
+
+def test_many_goroutines_use_the_line_api() -> None:
+    """A 100,000-row goroutine list renders only what is visible."""
+    from dataclasses import dataclass
+
+    from textual.app import App, ComposeResult
+
+    @dataclass
+    class FakeG:
+        addr: int
+        id: int
+        status: str = "waiting"
+        header_status: str = "chan receive"
+        thread: int | None = None
+
+    class ListApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield GoroutineList(id="goroutines")
+
+    gs = [FakeG(0x1000 + i, i + 1) for i in range(100_000)]
+    app = ListApp()
+    rendered: list[int] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            gl = app.query_one(GoroutineList)
+            orig = gl.row_text
+
+            def counting(i: int) -> Any:
+                rendered.append(i)
+                return orig(i)
+
+            gl.row_text = counting  # type: ignore[method-assign]
+            gl.set_goroutines(gs, gs[500].addr)
+            gl.focus()
+            await pilot.pause()
+            assert gl.row_count == 100_000
+            assert gl.current_goroutine().id == 501  # the crashed goroutine comes first
+            await pilot.press("end")
+            await pilot.pause()
+            assert gl.current_goroutine().id == 100_000
+            await pilot.press("pageup", "up")
+            await pilot.pause()
+
+    asyncio.run(main())
+    assert len(set(rendered)) < 500
+
+
+def test_hex_view_of_a_frame_and_an_instruction(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        f = app.frames[app.frame_index]
+        assert app.focused is app.query_one("#backtrace")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "frame hex view")
+        view = app.screen.query_one(HexView)
+        assert (view.base, view.length) == (f.sp, f.fp - f.sp)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HexScreen), "closed")
+        await pilot.press("tab", "tab", "tab")
+        dis = app.query_one("#disasm")
+        assert app.focused is dis
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "instruction hex view")
+        ins = dis.listing.lines[dis.cursor]
+        view = app.screen.query_one(HexView)
+        assert view.base == ins.address and view.bytes_at(0, ins.size) == list(ins.raw)
+
+    run(app, body)
+
+
+def test_build_id_mismatch_is_shown(httpabort: Any, corpus: Any) -> None:
+    other = corpus("1.24.11", "opt", "httpabort")
+    app = make_app(httpabort.core, other.binary)  # the wrong executable for this core
+
+    async def body(pilot: Any) -> None:
+        await wait_for(pilot, lambda: "build ID" in str(app.query_one("#summary").render()), "summary")
+        summary = str(app.query_one("#summary").render())
+        assert "⚠ build ID mismatch" in summary
+        assert "SIGABRT" in summary
+        assert any(sev == "error" and "build ID" in m for sev, m in app.notices)
+        # Raw memory still works.
+        await command(pilot, "x 0xc000000000 32")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.loaded or app.load_failed, "loaded")
+            await body(pilot)
+            assert not app.internal_errors, app.internal_errors
+
+    try:
+        asyncio.run(main())
+    finally:
+        app.session.proc.close()

@@ -1,0 +1,276 @@
+"""The TUI in a real terminal: tmux (160x48) runs ``python -m explorer CORE BINARY``, keys go in with
+``send-keys`` and the screen comes back with ``capture-pane``.
+
+It checks what the pilot tests check, through a real terminal's escape sequences: the first screen
+with the crashing goroutine's backtrace, ``:frame N``, ``x`` on a variable, shift+arrows, ``s`` and
+the save dialog, ``:save`` and its overwrite confirmation, ``/`` and ``g`` in the hex view, ``?``,
+``tab``/``shift+tab``, ``j``/``k``, ``G``, ``q``. How long the first screen took is printed and kept
+as the ``first_screen_seconds`` property of the test (tests never assert on wall-clock time).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+WIDTH, HEIGHT = 160, 48
+HANDLER = "main.(*orderServer).ServeHTTP"
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+
+
+class Tmux:
+    """One tmux server (its own socket) running one command in a WIDTH x HEIGHT window."""
+
+    def __init__(self, command: list[str], cwd: Path) -> None:
+        self.socket = f"gocore-tui-test-{uuid.uuid4().hex[:8]}"
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PYTHONPATH": str(REPO)}
+        env.pop("TMUX", None)
+        self.env = env
+        inner = " ".join(shlex.quote(c) for c in command)
+        # Keep the pane after the program ends, to see how it ended.
+        self.started = time.monotonic()
+        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(WIDTH), "-y", str(HEIGHT),
+                   "-c", str(cwd), f"{inner}; echo EXITED $?; sleep 600")
+
+    def _tmux(self, *args: str) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], env=self.env, capture_output=True, text=True,
+                             timeout=30)
+        if out.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)}: {out.stderr}")
+        return out.stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "t")
+
+    def keys(self, *keys: str) -> None:
+        for k in keys:
+            self._tmux("send-keys", "-t", "t", k)
+            time.sleep(0.03)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "t", "-l", text)
+
+    def wait(self, cond: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
+        end = time.monotonic() + timeout
+        while True:
+            s = self.screen()
+            if cond(s):
+                return s
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{s}")
+            time.sleep(0.02)
+
+    def wait_text(self, text: str, timeout: float = 20.0) -> str:
+        return self.wait(lambda s: text in s, repr(text), timeout)
+
+    def command(self, line: str) -> None:
+        self.keys(":")
+        self.type(line)
+        self.keys("Enter")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def tmux_app(request: pytest.FixtureRequest) -> Any:
+    sessions: list[Tmux] = []
+
+    def start(*args: str, cwd: Path = REPO) -> Tmux:
+        t = Tmux([sys.executable, "-m", "explorer", *args], cwd)
+        sessions.append(t)
+        return t
+
+    yield start
+    for t in sessions:
+        t.close()
+
+
+def _variables_rows(screen: str) -> list[str]:
+    """The top-level rows of the Variables pane (the right column of the upper half)."""
+    rows = []
+    for line in screen.splitlines()[3:]:
+        parts = line.split("││")
+        if len(parts) < 2:
+            break
+        right = parts[1].strip("│ ")
+        if right.startswith(("▶ ", "▼ ")):
+            right = right[2:]
+        if right.startswith(("arg ", "loc ")):
+            rows.append(right)
+    return rows
+
+
+def test_first_screen_and_the_whole_path(tmux_app: Any, corpus: Any, tmp_path: Path,
+                                         record_property: Any) -> None:
+    case = corpus("1.24.11", "noopt", "httpabort")
+    body = bytes.fromhex(case.values["body_hex"])
+    gid = case.values["handler_goid"]
+    t = tmux_app(str(case.core), str(case.binary), cwd=tmp_path)
+
+    # The first screen: the crashing goroutine's backtrace, a user frame selected.
+    s = t.wait_text(f"Backtrace: goroutine {gid} [running]")
+    seconds = time.monotonic() - t.started
+    record_property("first_screen_seconds", round(seconds, 3))
+    print(f"\nfirst screen with the crashing goroutine's backtrace after {seconds:.2f} s")
+    s = t.wait(lambda s: "Source: scenario_httpabort.go" in s and "▶" in s, "source of the user frame")
+    assert "SIGABRT" in s and "unsupported order record version" in s
+
+    # :frame N, then tab to the variables, down to body, x.
+    lines = [ln for ln in s.splitlines() if HANDLER in ln and "scenario_httpabort.go" in ln]
+    assert lines, s
+    n = int(lines[0].split("│")[1].split()[0])
+    t.command(f"frame {n}")
+    s = t.wait(lambda s: f"Variables: frame {n}" in s and " body = " in s, ":frame N")
+    t.keys("Tab")
+    rows = _variables_rows(s)
+    i = next(i for i, r in enumerate(rows) if r.split(" = ")[0].split()[-1] == "body")
+    for _ in range(i):
+        t.keys("Down")
+    t.keys("x")
+    s = t.wait_text(f"{len(body)} bytes")
+    assert " body " in s and "4f 52 44 39" in s
+    for _ in range(3):
+        t.keys("S-Right")
+    t.wait_text("selection +0x0..+0x3: 4 bytes")
+
+    # s: the dialog has the focus and a proposed name; ctrl+u clears it; a path; enter.
+    t.keys("s")
+    t.wait_text("body-0-4.bin")
+    t.keys("C-u")
+    t.wait(lambda s: "body-0-4.bin" not in s, "cleared path")
+    out = tmp_path / "four.bin"
+    t.type(str(out))
+    t.keys("Enter")
+    t.wait_text("saved 4 bytes")
+    assert out.read_bytes() == body[:4]
+
+    # The same name again: refused without confirmation (n), then y overwrites.
+    t.keys("S-Right", "s")
+    t.wait_text("body-0-5.bin")
+    t.keys("C-u")
+    t.type(str(out))
+    t.keys("Enter")
+    t.wait_text("Overwrite (y)")
+    t.keys("n")
+    t.wait_text("not overwritten")
+    assert out.read_bytes() == body[:4]
+    t.keys("Enter")
+    t.wait_text("Overwrite (y)")
+    t.keys("y")
+    t.wait_text("saved 5 bytes")
+    assert out.read_bytes() == body[:5]
+
+    # / search and g go-to in the hex view.
+    t.keys("/")
+    t.wait_text("Search")
+    t.type("customer")
+    t.keys("Enter")
+    off = body.index(b"customer")
+    t.wait_text(f"selection +{off:#x}..+{off + 7:#x}: 8 bytes")
+    t.keys("g")
+    t.wait_text("Go to")
+    t.type("+0x20")
+    t.keys("Enter")
+    t.wait_text("cursor +0x20 ")
+    t.keys("Escape")  # back to the main screen
+    t.wait_text("Variables: frame")
+
+    # :save with an existing file asks; :save to a new file writes the whole value.
+    whole = tmp_path / "body.bin"
+    t.command(f"save body {whole}")
+    t.wait(lambda s: whole.exists(), ":save")
+    assert whole.read_bytes() == body
+    t.command(f"save body {whole}")
+    t.wait_text("Overwrite (y)")
+    t.keys("Escape")
+    t.wait(lambda s: "not overwritten" in s and "Overwrite (y)" not in s, "refused")
+    time.sleep(0.3)  # the main screen takes the focus back after the dialog is gone
+
+    # Errors are notifications, the app keeps going.
+    t.command("frame 9999")
+    t.wait_text("no frame 9999")
+    t.command("print no_such_thing")
+    t.wait(lambda s: "no_such_thing" in s.split("│ : for commands")[0], "print error")
+
+    # tab/shift+tab move between panes; j/k move the frame; G groups the goroutines.
+    t.keys("BTab", "BTab")  # variables -> backtrace -> goroutines
+    t.keys("G")
+    t.wait(lambda s: "×" in s, "grouped goroutines")
+    t.keys("G", "Tab")
+    t.keys("j")
+    t.wait_text(f"Variables: frame {n + 1}")
+    t.keys("k")
+    t.wait_text(f"Variables: frame {n} ")
+
+    # ? shows every binding; q quits.
+    t.keys("?")
+    t.wait_text("keys and commands")
+    t.keys("Escape")
+    t.wait(lambda s: "keys and commands" not in s, "help closed")
+    t.keys("q")
+    t.wait_text("EXITED 0")
+
+
+def test_start_options(tmux_app: Any, corpus: Any) -> None:
+    case = corpus("1.24.11", "noopt", "httpabort")
+    gid = case.ready["goroutines"]["chan_send"][0]
+    t = tmux_app(str(case.core), str(case.binary), "-g", str(gid), "-f", "0")
+    t.wait_text(f"Backtrace: goroutine {gid} [chan send]")
+    t.wait_text("Variables: frame 0 runtime.gopark")
+    t.keys("q")
+    t.wait_text("EXITED 0")
+
+
+def test_demo(tmux_app: Any, record_property: Any) -> None:
+    t = tmux_app("demo")
+    t.wait(lambda s: "Backtrace: goroutine" in s and "[running]" in s, "demo first screen")
+    record_property("demo_first_screen_seconds", round(time.monotonic() - t.started, 3))
+    t.wait_text("Source: scenario_httpabort.go")
+    t.wait(lambda s: "crasher" in s and "SIGABRT" in s, "crash summary")
+    t.keys("q")
+    t.wait_text("EXITED 0")
+
+
+def test_unreadable_input_fails_cleanly(tmux_app: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-core"
+    bad.write_bytes(b"hello")
+    t = tmux_app(str(bad), cwd=tmp_path)
+    s = t.wait_text("EXITED 1")
+    assert "gocore-tui:" in s and "Traceback" not in s
+
+
+FIRST_SCREEN_CASES = [("1.24.11", m, s) for m in ("opt", "stripped")
+                      for s in ("httpabort", "panic", "nilderef", "waits", "deadlock")] + [
+    ("1.21.13", "noopt", "httpabort"), ("1.27.3", "opt", "httpabort")]
+
+
+@pytest.mark.parametrize("version,mode,scenario", FIRST_SCREEN_CASES,
+                         ids=["-".join(c) for c in FIRST_SCREEN_CASES])
+def test_first_screen_on_corpus_cores(tmux_app: Any, corpus: Any, record_property: Any, version: str, mode: str,
+                                      scenario: str) -> None:
+    """Every kind of crash opens on a backtrace: the crashing goroutine's (``deadlock`` has none:
+    the scheduler died on its system stack, so goroutine 1's)."""
+    case = corpus(version, mode, scenario)
+    t = tmux_app(str(case.core), str(case.binary))
+    s = t.wait(lambda s: "Backtrace: goroutine" in s and "│  0 " in s, "the first backtrace")
+    seconds = time.monotonic() - t.started
+    record_property("first_screen_seconds", round(seconds, 3))
+    print(f"\n{case.id}: first screen with a backtrace after {seconds:.2f} s")
+    if scenario != "deadlock":
+        crashed = [ln for ln in s.splitlines() if "✖" in ln]
+        assert crashed, s
+    t.keys("q")
+    t.wait_text("EXITED 0")
