@@ -10,16 +10,20 @@ Handles what the Go linker writes on linux (amd64, arm64) for Go 1.21–1.27:
 - sections compressed with ``SHF_COMPRESSED`` (zlib, the Go linker's default; zstd too) or the old
   GNU ``.zdebug_*`` form; ``.debug_frame`` (Go writes no ``.eh_frame``).
 
-The Go linker writes one compile unit per package (named by its import path) and moves every type
-DIE into the ``runtime`` unit. Types are named as Go spells them: ``runtime.g``, ``*main.Request``,
-``[]uint8``, ``map[string]int``; a named type has a ``DW_TAG_typedef`` and its definition under the
-same name, which this module folds into one :class:`GoType`.
+The Go linker writes one compile unit per object file, named by the package's import path: a
+package's Go code, plus one small unit per assembly file. It moves every type DIE into a ``runtime``
+unit and puts a package's constants into its first unit. Types are named as Go spells them:
+``runtime.g``, ``*main.Request``, ``[]uint8``, ``map[string]int``, ``main.Pair[string,int]``; a named
+type has a ``DW_TAG_typedef`` and its definition under the same name, which this module folds into
+one :class:`GoType`.
 
-Nothing is parsed up front. Opening reads the unit headers and their root DIEs; a unit's direct
-children are indexed the first time a request touches that unit (the ``runtime`` unit for types);
-a function's DIE subtree is read when asked for. The DIE reader is our own rather than
-pyelftools' (which builds a Python object per DIE and is several times slower); pyelftools only
-supplies the ELF container. Addresses are link-time addresses: add the PIE bias outside.
+Nothing is parsed up front. Opening inflates ``.debug_info``; unit headers and root DIEs are read on
+first use; a unit's direct children are indexed the first time a request touches that unit (the
+``runtime`` units for types, the unit of a symbol's package for a name, the unit whose ranges hold a
+pc); a function's DIE subtree is read when asked for. The DIE and line-table readers are our own:
+pyelftools builds a Python object per DIE and per line-program entry and is several times slower
+(about 1 s for the runtime unit's line table of ``cmd/go``); pyelftools supplies the ELF container.
+Addresses are link-time addresses: add the PIE bias outside.
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ from __future__ import annotations
 import bisect
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from explorer.errors import BinaryFormatError, ExplorerError
+from explorer.errors import BinaryFormatError, ExplorerError, NoDwarfError
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
@@ -276,39 +280,56 @@ def _inflate(raw: bytes, size: int, how: str, name: str) -> bytes:
         raise
 
 
-def _read_section(elf: ELFFile, name: str) -> bytes | None:
-    """The contents of section ``name`` (or ``.zdebug_*``), decompressed, or None if absent."""
-    sec = elf.get_section_by_name(name)
-    zname = ".z" + name[1:]
-    gnu = False
-    if sec is None:
-        sec = elf.get_section_by_name(zname)
-        gnu = sec is not None
-    if sec is None or sec["sh_type"] == "SHT_NOBITS":
-        return None
-    offset, size = sec["sh_offset"], sec["sh_size"]
+class _RawSection(NamedTuple):
+    name: str
+    data: bytes
+    how: Literal["", "zlib", "zstd"]  # compression of ``data`` ("": none)
+    size: int  # inflated size
+
+
+def _raw_debug_sections(elf: ELFFile) -> dict[str, _RawSection]:
+    """Every ``.debug_*`` (or GNU ``.zdebug_*``) section's bytes as stored, by ``.debug_*`` name.
+
+    Read once at open (they are small while compressed) so that later lazy reads never touch the
+    file: the index can then be used from several threads, and after the file is closed.
+    """
+    out: dict[str, _RawSection] = {}
     stream = elf.stream
     stream.seek(0, 2)
-    if offset + size > stream.tell():
-        raise BinaryFormatError(f"section {name} runs past the end of the file")
-    stream.seek(offset)
-    raw = stream.read(size)
-    if sec["sh_flags"] & _SHF_COMPRESSED:
-        is64 = elf.elfclass == 64
-        hdr = 24 if is64 else 12
-        if len(raw) < hdr:
-            raise BinaryFormatError(f"section {name}: truncated compression header")
-        order: Literal["little", "big"] = "little" if elf.little_endian else "big"
-        ch_type = int.from_bytes(raw[0:4], order)
-        ch_size = int.from_bytes(raw[8:16], order) if is64 else int.from_bytes(raw[4:8], order)
-        if ch_type not in (_ELFCOMPRESS_ZLIB, _ELFCOMPRESS_ZSTD):
-            raise BinaryFormatError(f"section {name}: unknown compression type {ch_type}")
-        return _inflate(raw[hdr:], ch_size, "zstd" if ch_type == _ELFCOMPRESS_ZSTD else "zlib", name)
-    if gnu:
-        if raw[:4] != b"ZLIB" or len(raw) < 12:
-            raise BinaryFormatError(f"section {zname}: no ZLIB header")
-        return _inflate(raw[12:], int.from_bytes(raw[4:12], "big"), "zlib", zname)
-    return raw
+    file_size = stream.tell()
+    order: Literal["little", "big"] = "little" if elf.little_endian else "big"
+    for sec in elf.iter_sections():
+        name = sec.name
+        gnu = name.startswith(".zdebug_")
+        if not (name.startswith(".debug_") or gnu) or sec["sh_type"] == "SHT_NOBITS":
+            continue
+        key = ".debug_" + name[len(".zdebug_"):] if gnu else name
+        offset, size = sec["sh_offset"], sec["sh_size"]
+        if offset + size > file_size:
+            raise BinaryFormatError(f"section {name} runs past the end of the file")
+        stream.seek(offset)
+        raw = stream.read(size)
+        if sec["sh_flags"] & _SHF_COMPRESSED:
+            hdr = 24 if elf.elfclass == 64 else 12
+            if len(raw) < hdr:
+                raise BinaryFormatError(f"section {name}: truncated compression header")
+            ch_type = int.from_bytes(raw[0:4], order)
+            ch_size = int.from_bytes(raw[8:16] if hdr == 24 else raw[4:8], order)
+            if ch_type not in (_ELFCOMPRESS_ZLIB, _ELFCOMPRESS_ZSTD):
+                raise BinaryFormatError(f"section {name}: unknown compression type {ch_type}")
+            how: Literal["", "zlib", "zstd"] = "zstd" if ch_type == _ELFCOMPRESS_ZSTD else "zlib"
+            out[key] = _RawSection(name, raw[hdr:], how, ch_size)
+        elif gnu:
+            if raw[:4] != b"ZLIB" or len(raw) < 12:
+                raise BinaryFormatError(f"section {name}: no ZLIB header")
+            out[key] = _RawSection(name, raw[12:], "zlib", int.from_bytes(raw[4:12], "big"))
+        else:
+            out.setdefault(key, _RawSection(name, raw, "", len(raw)))
+    return out
+
+
+def _section_data(raw: _RawSection) -> bytes:
+    return _inflate(raw.data, raw.size, raw.how, raw.name) if raw.how else raw.data
 
 
 # --- abbreviations ----------------------------------------------------------------------------------
@@ -412,15 +433,7 @@ def _op_re(op: int) -> bytes | None:
         return _RE_STR
     if op == _SK_ULEB:
         return _RE_ULEB
-    if op == _SK_B1 or op == _SK_BU:
-        # Short blocks (location expressions of parameters and locals) by their length byte;
-        # a longer one makes the match stop there, and the DIE is stepped over in Python.
-        return _RE_SHORT_BLOCK
-    return None
-
-
-_RE_SHORT_BLOCK = b"(?:" + b"|".join(re.escape(bytes([n])) + (b".{%d}" % n if n else b"")
-                                     for n in range(48)) + b")"
+    return None  # (an alternation over short block lengths was tried: no faster)
 
 
 class _Scanner:
@@ -429,7 +442,7 @@ class _Scanner:
     The unit index decodes only a unit's direct children; everything below them is skipped. Most
     of those DIEs (struct members, function parameters) are childless and made only of inline
     strings, LEB128 numbers and fixed-size forms: a run of them is skipped by one regular
-    expression match, which is ~10x faster than stepping through their attributes in Python.
+    expression match, several times faster than stepping through their attributes in Python.
     Named type DIEs are read by a per-abbreviation expression capturing the name and
     ``DW_AT_go_runtime_type``.
     """
@@ -1147,6 +1160,7 @@ class _Index:
         # (low_pc, high_pc, die offset, name or None, abstract origin or None)
         self.functions: list[tuple[int, int, int, str | None, int | None]] = []
         self.function_starts: list[int] = []
+        self.function_names: dict[str, int] | None = None  # built on first lookup by name
 
 
 class _LineTable:
@@ -1157,7 +1171,7 @@ class _LineTable:
         seq: list[int] = []
         for i, r in enumerate(rows):
             if r.end_sequence:
-                for j, k in zip(seq, [*seq[1:], i], strict=True):
+                for j, k in zip(seq, [*seq[1:], i], strict=False):
                     if rows[k].address > rows[j].address:
                         spans.append((rows[j].address, rows[k].address, j))
                 seq = []
@@ -1198,11 +1212,10 @@ class GoDwarf:
     """A lazy DWARF index over one Go executable (see the module docstring)."""
 
     def __init__(self, elf: ELFFile) -> None:
-        """Index ``elf``; raises :class:`NoDwarfError` when it has no ``.debug_info``."""
-        from explorer.errors import NoDwarfError
-
-        self._elf = elf
-        info = _read_section(elf, ".debug_info")
+        """Index ``elf`` (its debug sections are read now: the file may be closed afterwards);
+        raises :class:`NoDwarfError` when it has no ``.debug_info``."""
+        self._raw = _raw_debug_sections(elf)
+        info = _section_data(self._raw[".debug_info"]) if ".debug_info" in self._raw else b""
         if not info:
             raise NoDwarfError("the executable has no DWARF (built with -ldflags=-w or stripped)")
         if not elf.little_endian:
@@ -1219,8 +1232,6 @@ class GoDwarf:
     @classmethod
     def from_elffile(cls, elf: ELFFile) -> GoDwarf | None:
         """The index of ``elf``, or None when it carries no DWARF."""
-        from explorer.errors import NoDwarfError
-
         try:
             return cls(elf)
         except NoDwarfError:
@@ -1231,7 +1242,8 @@ class GoDwarf:
     def _section(self, name: str) -> bytes:
         data = self._sections.get(name)
         if data is None:
-            data = _read_section(self._elf, name) or b""
+            raw = self._raw.get(name)
+            data = _section_data(raw) if raw is not None else b""
             self._sections[name] = data
         return data
 
@@ -1336,9 +1348,20 @@ class GoDwarf:
         return list(self._cus_by_name.get(name, ()))
 
     def compile_unit(self, name: str) -> CompileUnit | None:
-        """The main unit of package ``name``: the largest of :meth:`compile_units_named`."""
+        """The main unit of package ``name``: of :meth:`compile_units_named`, the one with the most
+        code (not the runtime unit that only holds the program's types)."""
         cus = self._cus_by_name.get(name)
-        return max(cus, key=lambda cu: cu.end - cu.offset) if cus else None
+        if not cus:
+            return None
+        text = self._text_sizes
+        return max(cus, key=lambda cu: (text.get(cu.offset, 0), cu.end - cu.offset))
+
+    @cached_property
+    def _text_sizes(self) -> dict[int, int]:
+        sizes: dict[int, int] = {}
+        for lo, hi, cu in self._cu_ranges[1]:
+            sizes[cu.offset] = sizes.get(cu.offset, 0) + hi - lo
+        return sizes
 
     @cached_property
     def producer(self) -> str:
@@ -1545,7 +1568,7 @@ class GoDwarf:
                 idx = self._build_index(cu)
             except (IndexError, ValueError) as exc:
                 raise BinaryFormatError(f"truncated DIEs in unit {cu.name!r}: {exc}") from exc
-            self._indexes[cu.offset] = idx
+            idx = self._indexes.setdefault(cu.offset, idx)
         return idx
 
     def _build_index(self, cu: CompileUnit) -> _Index:
@@ -1564,6 +1587,18 @@ class GoDwarf:
         decode = self._decode
         types, rtypes = idx.types, idx.runtime_types
         type_tags: dict[str, int] = {}
+
+        def note_type(name: str | None, tag: int, offset: int, rt: int | None) -> None:
+            if name:
+                prev_tag = type_tags.get(name)
+                # A named Go type has a typedef and a definition under one name: keep the
+                # definition, which carries the kind, size and fields.
+                if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
+                    types[name] = offset
+                    type_tags[name] = tag
+            if rt and rt not in rtypes:
+                rtypes[rt] = offset
+
         # Fast path for the runs of type DIEs that make up most of the runtime unit: one regular
         # expression match per type (with its members), keyed by a one-byte abbreviation code.
         fast = {code: (tre, abbrevs[code].tag, rt_forms.get(code, 0))
@@ -1579,7 +1614,7 @@ class GoDwarf:
                     if m is None:
                         break
                     raw_name, raw_rt = m.group("n", "r")
-                    if raw_name:
+                    if raw_name:  # (note_type inlined: this loop runs once per type)
                         name = raw_name.decode("utf-8", "replace")
                         prev_tag = type_tags.get(name)
                         if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
@@ -1622,39 +1657,24 @@ class GoDwarf:
                 m = tre.match(data, pos, end)
             if m is not None:
                 pos = m.end()
-                tag = ab.tag
                 if subtree:
                     depth -= 1  # the children and their null were read too (+1 again below)
                 raw_name, raw_rt = m.group("n", "r")
-                if raw_name:
-                    name = raw_name.decode("utf-8", "replace")
-                    prev_tag = type_tags.get(name)
-                    # A named Go type has a typedef and a definition under one name: keep the
-                    # definition, which carries the kind, size and fields.
-                    if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
-                        types[name] = start
-                        type_tags[name] = tag
+                rtype: int | None = None
                 if raw_rt:
                     rt_form = rt_forms[code]
-                    rt = _uleb(raw_rt, 0)[0] if rt_form in (FORM_udata, FORM_addrx) \
+                    rtype = _uleb(raw_rt, 0)[0] if rt_form in (FORM_udata, FORM_addrx) \
                         else int.from_bytes(raw_rt, "little")
                     if rt_form == FORM_addrx:
-                        rt = self._addr_index(cu, rt)
-                    if rt:
-                        rtypes.setdefault(rt, start)
+                        rtype = self._addr_index(cu, rtype)
+                note_type(raw_name.decode("utf-8", "replace"), ab.tag, start, rtype)
             elif depth == 1:
                 attrs, pos = decode(cu, pos, ab)
                 tag = ab.tag
                 name = attrs.get(AT_name)
                 if tag in _TYPE_TAGS:
-                    if name is not None:
-                        prev_tag = type_tags.get(name)
-                        if prev_tag is None or (prev_tag == TAG_typedef and tag != TAG_typedef):
-                            types[name] = start
-                            type_tags[name] = tag
                     rtv = attrs.get(AT_go_runtime_type)
-                    if isinstance(rtv, int) and rtv:
-                        rtypes.setdefault(rtv, start)
+                    note_type(name, tag, start, rtv if isinstance(rtv, int) else None)
                 elif tag == TAG_subprogram:
                     lo = attrs.get(AT_low_pc)
                     if lo is not None and AT_high_pc in attrs:
@@ -1754,8 +1774,9 @@ class GoDwarf:
         """The type whose DIE is at ``offset`` (typedefs named like their target fold into it)."""
         t = self._types.get(offset)
         if t is None:
-            t = self._make_type(offset, 0)
-            self._types[offset] = t
+            # setdefault: when threads race, every caller gets the same object (types compare by
+            # identity).
+            t = self._types.setdefault(offset, self._make_type(offset, 0))
         return t
 
     def _make_type(self, offset: int, depth: int) -> GoType:
@@ -1772,8 +1793,7 @@ class GoDwarf:
             if target.attrs.get(AT_name) == name and type_ref != offset:
                 t = self._types.get(type_ref)
                 if t is None:
-                    t = self._make_type(type_ref, depth + 1)
-                    self._types[type_ref] = t
+                    t = self._types.setdefault(type_ref, self._make_type(type_ref, depth + 1))
                 return t
         kind: TypeKind
         if go_kind is not None and go_kind in _GO_KINDS:
@@ -2129,11 +2149,17 @@ class GoDwarf:
         """The concrete (out-of-line) function called ``name``, or None."""
         for cu in self._units_for_symbol(name):
             idx = self._index(cu)
-            for _lo, _hi, off, fname, origin in idx.functions:
-                if fname is None and origin is not None:
-                    fname = self._read_die(origin).attrs.get(AT_name)
-                if fname == name:
-                    return self._subprogram(cu, off)
+            if idx.function_names is None:
+                names: dict[str, int] = {}
+                for _lo, _hi, off, fname, origin in idx.functions:
+                    if fname is None and origin is not None:
+                        fname = self._read_die(origin).attrs.get(AT_name)
+                    if fname:
+                        names.setdefault(fname, off)
+                idx.function_names = names
+            found = idx.function_names.get(name)
+            if found is not None:
+                return self._subprogram(cu, found)
         return None
 
     def functions_of(self, package: str) -> list[tuple[str, int, int]]:
@@ -2159,8 +2185,7 @@ class GoDwarf:
     def _subprogram(self, cu: CompileUnit, offset: int) -> Subprogram:
         sp = self._subprograms.get(offset)
         if sp is None:
-            sp = self._build_subprogram(cu, offset)
-            self._subprograms[offset] = sp
+            sp = self._subprograms.setdefault(offset, self._build_subprogram(cu, offset))
         return sp
 
     def _build_subprogram(self, cu: CompileUnit, offset: int) -> Subprogram:
@@ -2260,7 +2285,7 @@ class GoDwarf:
         location: bytes | None = None
         loclist: tuple[LocationEntry, ...] | None = None
         if isinstance(loc, bytes):
-            location = loc
+            location = loc or None  # an empty expression: optimized out
         elif isinstance(loc, int):
             loclist = self._loclist(cu, loc)
         ref = merged.get(AT_type)
@@ -2700,10 +2725,3 @@ def _member_offset_expr(expr: bytes) -> int:
         return _uleb(expr, 1)[0]
     raise BinaryFormatError(f"unsupported member location expression {expr.hex()}")
 
-
-def iter_types(dw: GoDwarf) -> Iterable[GoType]:
-    """Every named type of ``dw`` (reads the runtime unit's index)."""
-    for name in dw.type_names():
-        t = dw.type_by_name(name)
-        if t is not None:
-            yield t
