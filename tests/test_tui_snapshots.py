@@ -47,6 +47,7 @@ async def _handler_frame(pilot: Any) -> None:
     await command(pilot, f"frame {n}")
     await wait_for(pilot, lambda: app.frame_index == n and frame_settled(app), "handler frame")
     await settle(pilot)
+    assert app.frame_index == n, f"frame {app.frame_index} selected after :frame {n}"
 
 
 def test_main_screen(snap_compare: Any, demo: Any) -> None:
