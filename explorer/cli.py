@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, one_line
 
 COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "demo", "tui")
 
@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except ExplorerError as e:
-        print(f"gocore-tui: {e}", file=sys.stderr)
+        print(f"gocore-tui: {one_line(str(e))}", file=sys.stderr)
         return 1
     except UsageError as e:
         print(e, file=sys.stderr)
@@ -150,8 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("GOCORE_TUI_DEBUG"):
             raise
-        print(f"gocore-tui: internal error: {type(e).__name__}: {e} (set GOCORE_TUI_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(f"gocore-tui: internal error: {type(e).__name__}: {one_line(str(e))} (set GOCORE_TUI_DEBUG=1 for "
+              f"details)", file=sys.stderr)
         return 1
 
 

@@ -8,15 +8,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, one_line
 from explorer.goruntime.process import GoProcess
 
 
 def _open(args: argparse.Namespace) -> GoProcess:
     proc = GoProcess.open(args.core, args.binary)
     for w in proc.warnings:
-        if w.code in ("build_id_mismatch", "name_mismatch", "core_truncated"):
-            print(f"gocore-tui: warning: {w.message}", file=sys.stderr)
+        if w.code in ("build_id_mismatch", "name_mismatch", "core_truncated", "dwarf_unusable"):
+            print(f"gocore-tui: warning: {one_line(w.message)}", file=sys.stderr)
     return proc
 
 

@@ -19,7 +19,8 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from explorer.binary.buildinfo import BuildInfo, parse_buildinfo
-from explorer.errors import BinaryFormatError, ExplorerError, InputError, NotGoError
+from explorer.core.elfcore import close_mapping
+from explorer.errors import BinaryFormatError, ExplorerError, InputError, NotGoError, one_line
 
 _NHDR = struct.Struct("<III")
 NOTE_GO_BUILDID = 4
@@ -109,7 +110,7 @@ class Executable:
         self.arch = "amd64" if self.machine == "EM_X86_64" else "arm64"
 
     def close(self) -> None:
-        self.data.close()
+        close_mapping(self.data)
 
     def _read_sections(self) -> dict[str, Section]:
         out: dict[str, Section] = {}
@@ -156,7 +157,7 @@ class Executable:
         """The Go build ID (``.note.go.buildid``), as ``go tool buildid`` prints it."""
         for name, ntype, desc in self.notes:
             if name == "Go" and ntype == NOTE_GO_BUILDID:
-                return desc.decode("utf-8", "replace")
+                return one_line(desc.decode("utf-8", "replace"))
         return None
 
     @cached_property

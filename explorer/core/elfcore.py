@@ -221,6 +221,15 @@ def map_file(path: str | os.PathLike[str], *, decompress: bool = True) -> tuple[
                 src.close()
 
 
+def close_mapping(data: mmap.mmap) -> None:
+    """Unmap ``data``; while views of it are still alive (say, in the traceback of the error being
+    reported), leave the unmapping to the garbage collector instead of failing."""
+    try:
+        data.close()
+    except BufferError:
+        pass
+
+
 def is_elf_core(path: str | os.PathLike[str]) -> bool | None:
     """True for an ELF core (compressed or not), False for another ELF file, None if not ELF."""
     try:
@@ -258,7 +267,7 @@ class CoreFile:
 
     def close(self) -> None:
         if isinstance(self.data, mmap.mmap):
-            self.data.close()
+            close_mapping(self.data)
 
     def __enter__(self) -> CoreFile:
         return self

@@ -16,7 +16,7 @@ import heapq
 import mmap
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from explorer.errors import UnreadableMemory
 
@@ -46,16 +46,43 @@ class Region:
     source: str = ""
 
 
+def _buffer_size(buf: BufferLike) -> int:
+    return buf.nbytes if isinstance(buf, memoryview) else len(buf)
+
+
+def _checked(regions: Sequence[Region]) -> list[Region]:
+    """The regions with each data region cut to the bytes its buffer really holds.
+
+    A program header may promise more than its file holds (a truncated or corrupt executable): the
+    missing tail becomes a hole of the same priority, so that no read ever runs off a buffer.
+    """
+    out: list[Region] = []
+    for r in regions:
+        if r.end <= r.start:
+            continue
+        if r.buf is not None:
+            have = _buffer_size(r.buf) - r.offset if r.offset >= 0 else 0
+            if have < r.end - r.start:
+                have = max(have, 0)
+                if have:
+                    out.append(replace(r, end=r.start + have))
+                out.append(Region(r.start + have, r.end, None, 0, r.priority,
+                                  f"past the end of the {r.source or 'mapped'} file", r.source))
+                continue
+        out.append(r)
+    return out
+
+
 class AddressSpace:
     """Reads of a process's memory from a stack of :class:`Region` layers."""
 
     def __init__(self, regions: Sequence[Region] = ()) -> None:
-        self._regions: list[Region] = list(regions)
+        self._regions: list[Region] = _checked(regions)
         self._flatten()
 
     def add(self, regions: Sequence[Region]) -> None:
         """Add regions (of any priority) and rebuild the map."""
-        self._regions.extend(regions)
+        self._regions.extend(_checked(regions))
         self._flatten()
 
     def _flatten(self) -> None:

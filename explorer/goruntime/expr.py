@@ -248,6 +248,8 @@ class _Parser:
 
 def _number(t: Token) -> int | float:
     text = t.text.replace("_", "")
+    if len(text) > 64:
+        raise ExpressionError(f"number literal of {len(text)} digits at column {t.pos + 1}")
     if t.kind == "float":
         return float(text)
     if len(text) > 1 and text[0] == "0" and text[1].isdigit():
@@ -267,9 +269,28 @@ def _string(t: Token, p: _Parser) -> str:
     return val
 
 
+MAX_EXPR_LEN = 4096
+MAX_NESTING = 200
+
+
 def parse(src: str) -> Node:
     """Parse an expression; raises :class:`ExpressionError` naming what is wrong and where."""
-    return _Parser(src).parse()
+    if len(src) > MAX_EXPR_LEN:
+        raise ExpressionError(f"expression of {len(src)} characters: at most {MAX_EXPR_LEN}")
+    # The parser and evaluator recurse once per level: bound the levels before either runs.
+    depth = deepest = 0
+    for ch in src:
+        if ch in "([*":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise ExpressionError(f"expression nested {deepest} levels deep: at most {MAX_NESTING}")
+    try:
+        return _Parser(src).parse()
+    except RecursionError:
+        raise ExpressionError("expression nested too deeply") from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,7 +342,10 @@ def evaluate(proc: Any, expr: str, g: Any, frame_index: int = 0) -> Value:
     """The value of ``expr`` in frame ``frame_index`` of goroutine ``g`` (None: globals only)."""
     node = parse(expr)
     env = _Env(proc, g, frame_index)
-    return _eval(env, node, expr)
+    try:
+        return _eval(env, node, expr)
+    except RecursionError:
+        raise ExpressionError("expression nested too deeply") from None
 
 
 def _eval(env: _Env, node: Node, src: str) -> Value:

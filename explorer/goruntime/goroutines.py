@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from explorer.errors import ExplorerError, UnreadableMemory
+from explorer.errors import ExplorerError, NotGoError, UnreadableMemory
 
 if TYPE_CHECKING:
     from explorer.core.memory import AddressSpace
@@ -174,15 +174,60 @@ class GReader:
 def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader) -> tuple[list[Goroutine], list[str]]:
     """Every g in allgs (dead ones included), and errors met on the way (bounded)."""
     errors: list[str] = []
-    ptr, ln, cap = struct.unpack("<QQQ", mem.read(allgs_addr, 24))
+    try:
+        ptr, ln, cap = struct.unpack("<QQQ", mem.read(allgs_addr, 24))
+    except UnreadableMemory as e:
+        if e.reason == "unmapped":
+            # .bss is always mapped (and dumped, or at least described) in a core of this program.
+            raise NotGoError(f"runtime.allgs ({allgs_addr:#x}) is not in the dumped process's memory: the "
+                             f"core is not of this Go program (another executable, or not a Go program at all)") from e
+        raise UnreadableMemory(e.addr, e.size, f"{e.reason} (runtime.allgs, the list of goroutines, is "
+                                               f"there)") from e
     if ln > cap or ln > MAX_GOROUTINES:
         raise UnreadableMemory(allgs_addr, 24, f"runtime.allgs has a garbage length {ln} (cap {cap})")
-    arr = mem.read(ptr, 8 * ln)
+    have = mem.readable_prefix(ptr, 8 * ln) // 8 if ln else 0
+    if have < ln:
+        why = mem.why_unreadable(ptr + 8 * have) or "unmapped"
+        if have == 0:
+            raise UnreadableMemory(ptr, 8 * ln, f"{why} (the array of runtime.allgs, {ln} goroutines, is there)")
+        errors.append(f"{ln - have} of the {ln} entries of runtime.allgs are unreadable ({why})")
+    arr = mem.read(ptr, 8 * have)
     out: list[Goroutine] = []
+    seen: set[int] = set()
     for (gaddr,) in struct.iter_unpack("<Q", arr):
         try:
-            out.append(reader.read(mem, gaddr))
+            if gaddr in seen:
+                raise ExplorerError("listed twice in runtime.allgs")
+            seen.add(gaddr)
+            g = reader.read(mem, gaddr)
+            problem = implausible(g)
+            if problem:
+                raise ExplorerError(f"not a goroutine: {problem}")
+            out.append(g)
         except ExplorerError as e:
             if len(errors) < 100:
                 errors.append(f"g at {gaddr:#x}: {e}")
     return out, errors
+
+
+#: Statuses (without _Gscan) of a g that owns a stack: runnable, running, syscall, waiting, copystack, preempted.
+_WITH_STACK = frozenset((1, 2, 3, 4, 8, 9))
+MAX_STATUS = 0x1F
+MAX_GOID = 1 << 48
+MAX_STACK = 1 << 30  # the runtime's maxstacksize on 64-bit systems
+
+
+def implausible(g: Goroutine) -> str | None:
+    """Why ``g`` cannot be a real goroutine (a corrupt allgs entry or g), or None if it can be.
+
+    Deliberately loose: only what no runtime 1.21–1.27 ever produces (a status code outside the
+    table, a goroutine id no program reaches, a live goroutine without a stack)."""
+    if g.addr % 8:
+        return f"misaligned address {g.addr:#x}"
+    if g.status_code > MAX_STATUS:
+        return f"status {g.status_code:#x}"
+    if g.id > MAX_GOID:
+        return f"goroutine id {g.id}"
+    if g.status_code in _WITH_STACK and not (0 < g.stack_lo < g.stack_hi and g.stack_hi - g.stack_lo <= MAX_STACK):
+        return f"stack [{g.stack_lo:#x}, {g.stack_hi:#x}) of a {g.status} goroutine"
+    return None

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from explorer.binary.elf import Executable
 from explorer.core import AddressSpace
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, NotGoError
 
 _STRHDR = struct.Struct("<QQ")
 
@@ -88,6 +88,11 @@ def read_string_array(mem: AddressSpace, addr: int, count: int | None, *, max_co
 def find_allgs(exe: Executable, mem: AddressSpace, known_gs: Iterable[int],
                looks_like_g: Callable[[int], bool], *, bias: int = 0) -> int | None:
     """Address of ``runtime.allgs`` (a ``[]*g`` slice header in ``.bss``/``.noptrbss``/``.data``)."""
+    bss = exe.sections.get(".bss")
+    if bss is not None and bss.size and mem.why_unreadable(bss.addr + bias) == "unmapped":
+        # A core of this program maps .bss (dumped, or at least described by a program header).
+        raise NotGoError(f"{exe.path}'s .bss ({bss.addr + bias:#x}) is not in the dumped process's memory: the "
+                         f"core is not of this Go program (another executable, or not a Go program at all)")
     known = {g for g in known_gs if g}
     for sec_name in (".bss", ".data", ".noptrbss"):
         sec = exe.sections.get(sec_name)
@@ -106,7 +111,7 @@ def find_allgs(exe: Executable, mem: AddressSpace, known_gs: Iterable[int],
             arr = mem.try_read(ptr, 8 * ln)
             if arr is None:
                 continue
-            elems = struct.unpack(f"<{ln}Q", arr)
+            elems = struct.unpack(f"<{len(arr) // 8}Q", arr[: len(arr) // 8 * 8])
             if known and not known.issubset(elems):
                 continue
             sample = elems[: min(ln, 32)]

@@ -14,6 +14,8 @@ from explorer.errors import ExplorerError
 
 MAX_LABELS = 1024
 MAX_LEN = 1 << 16
+MAX_LABEL_MAP_B = 10
+MAX_BUCKET_READS = 1 << 14
 
 
 def _str(mem: Any, ptr: int, n: int) -> str:
@@ -53,16 +55,25 @@ def _classic_string_map(proc: Any, hmap: int) -> dict[str, str]:
     b = mem.read_u8(hmap + lay.need("runtime.hmap", "B"))
     buckets = mem.read_u64(hmap + lay.need("runtime.hmap", "buckets"))
     old = mem.read_u64(hmap + lay.need("runtime.hmap", "oldbuckets"))
-    if b > 24 or count > MAX_LABELS:
+    # At most MAX_LABELS entries at a load factor of 6.5 need 2^8 buckets: a larger B is garbage.
+    if b > MAX_LABEL_MAP_B or count > MAX_LABELS:
         raise ExplorerError(f"label map with garbage size (B={b}, count={count})")
     bucket_size = 8 + 8 * 16 + 8 * 16 + 8
     out: dict[str, str] = {}
+    steps = 0
     for base, nb in ((buckets, 1 << b), (old, 1 << max(b - 1, 0))):
         if not base:
             continue
         for i in range(nb):
-            addr, hops = base + i * bucket_size, 0
-            while addr and hops < 1024:
+            addr = base + i * bucket_size
+            chain: set[int] = set()
+            while addr:
+                if addr in chain:
+                    raise ExplorerError(f"label map: the overflow chain of bucket {i} loops")
+                chain.add(addr)
+                steps += 1
+                if steps > MAX_BUCKET_READS:
+                    raise ExplorerError(f"label map: more than {MAX_BUCKET_READS} buckets (corrupt)")
                 raw = mem.read(addr, bucket_size)
                 for slot in range(8):
                     if raw[slot] < 5:
@@ -71,7 +82,6 @@ def _classic_string_map(proc: Any, hmap: int) -> dict[str, str]:
                     vp, vn = struct.unpack_from("<QQ", raw, 8 + 128 + 16 * slot)
                     out.setdefault(_str(mem, kp, kn), _str(mem, vp, vn))
                 addr = struct.unpack_from("<Q", raw, bucket_size - 8)[0]
-                hops += 1
             if len(out) >= count:
                 return out
     return out

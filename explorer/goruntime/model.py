@@ -141,6 +141,9 @@ def info_dict(proc: GoProcess) -> dict[str, Any]:
     goroutines: int | None
     try:
         goroutines = len(proc.goroutines)
+        skipped = getattr(proc, "goroutine_errors", [])
+        if skipped:  # entries of allgs that are unreadable or not goroutines at all
+            errors.append(f"{len(skipped)} goroutine(s) skipped: {skipped[0]}" + (" ..." if len(skipped) > 1 else ""))
     except ExplorerError as e:
         goroutines = None
         errors.append(str(e))

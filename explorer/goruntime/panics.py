@@ -61,8 +61,8 @@ def eface_text(proc: Any, typ: int, data: int) -> str:
     if rt.kind == 1:
         v = mem.read_u8(data)
         return "true" if v else "false"
-    if rt.kind in (13, 14):
-        raw = mem.read(data, rt.size)
+    if rt.kind in (13, 14) and rt.size in (4, 8):
+        raw = mem.read(data, rt.size) if not rt.direct_iface else data.to_bytes(8, "little")[: rt.size]
         (f,) = struct.unpack("<f" if rt.size == 4 else "<d", raw)
         return repr(f)
     return f"({rt.name}) {data:#x}"

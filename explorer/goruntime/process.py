@@ -80,6 +80,7 @@ class _Runtime:
     exe: Executable
     core: CoreFile
     goroutine_errors: list[str]
+    dwarf_error: str | None = None
     if TYPE_CHECKING:  # provided by GoProcess
 
         @property
@@ -165,8 +166,15 @@ class _Runtime:
     def layout(self) -> Layout:
         from explorer.goruntime.layout import DwarfLayout, Layout, LayoutError, TableLayout
 
-        if self.dwarf is not None and self.dwarf.type_by_name("runtime.g") is not None:
-            return Layout(DwarfLayout(self.dwarf), "DWARF")
+        if self.dwarf is not None:
+            try:
+                if self.dwarf.type_by_name("runtime.g") is not None:
+                    return Layout(DwarfLayout(self.dwarf), "DWARF")
+            except ExplorerError as e:
+                # Corrupt DWARF: treat it as absent; goroutines and backtraces still work from
+                # the generated table.
+                self.dwarf_error = str(e)
+                self.__dict__["dwarf"] = None
         minor = self.go_minor
         if minor is None:
             raise LayoutError("unknown Go version and no DWARF: cannot read the runtime's structures")
@@ -572,6 +580,14 @@ class GoProcess(_Runtime):
             out.append(Warning_("core_truncated",
                                 f"the core file is truncated: {self.core.missing_bytes} bytes of "
                                 f"{self.core.expected_size} are missing; what they held reads as unreadable"))
+        if self.exe.has_dwarf and getattr(self, "dwarf_error", None) is None:
+            try:
+                _ = self.layout
+            except ExplorerError:
+                pass
+        if getattr(self, "dwarf_error", None):
+            out.append(Warning_("dwarf_unusable", f"the executable's DWARF cannot be read ({self.dwarf_error}): "
+                                "goroutines and backtraces work, typed variables may not"))
         if not self.exe.has_dwarf:
             out.append(Warning_("no_dwarf",
                                 "the executable has no DWARF (stripped): goroutines and backtraces "
