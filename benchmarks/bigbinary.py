@@ -132,7 +132,8 @@ def main() -> int:
     import corpus
     import gotools
 
-    key = hashlib.sha256(f"{ns.packages}-{ns.funcs}-{PKG_TEMPLATE}{FUNC_TEMPLATE}{MAIN_TEMPLATE}".encode()).hexdigest()[:12]
+    spec = f"{ns.packages}-{ns.funcs}-{PKG_TEMPLATE}{FUNC_TEMPLATE}{MAIN_TEMPLATE}"
+    key = hashlib.sha256(spec.encode()).hexdigest()[:12]
     src = gotools.cache_dir() / "bigbinary-src" / key
     if not (src / "main.go").exists():
         generate(src, ns.packages, ns.funcs)

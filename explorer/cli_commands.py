@@ -65,7 +65,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("panic", d["panic"] or ("- (a fatal runtime error, not a panic)" if d["fatal_error"] else "-")),
             ("crash site", f"{d['crash_site']['function']} {d['crash_site']['file']}:{d['crash_site']['line']}"
              if d["crash_site"] else "-"),
-            ("core", d["core"] + (f" (truncated: {d['core_missing_bytes']} bytes missing)" if d["core_truncated"] else "")),
+            ("core", d["core"] + (f" (truncated: {d['core_missing_bytes']} bytes missing)"
+                                  if d["core_truncated"] else "")),
         ]
         for k, v in rows:
             print(f"{k + ':':<19} {v}")
