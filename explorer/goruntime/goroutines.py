@@ -66,8 +66,9 @@ class Goroutine:
 
     @property
     def dead(self) -> bool:
-        return (self.status_code in (G_DEAD, 11) and self.status in ("dead", "waiting for cgo callback")) \
-            or self.status == "dead"
+        """_Gdead, or (Go 1.27) _Gdeadextra, a dead g kept for a cgo callback: the runtime's
+        traceback skips both."""
+        return self.status_code == G_DEAD or self.status in ("dead", "waiting for cgo callback")
 
     @property
     def header_status(self) -> str:

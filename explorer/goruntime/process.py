@@ -273,7 +273,6 @@ class _Runtime:
 
     @cached_property
     def allgs_addr(self) -> int:
-        from explorer.goruntime.goroutines import read_allgs  # noqa: F401
         from explorer.goruntime.heuristics import find_allgs
         from explorer.goruntime.layout import LayoutError
 
@@ -305,16 +304,14 @@ class _Runtime:
 
     @cached_property
     def goroutines(self) -> list[Goroutine]:
-        """The goroutines that exist (not dead), in allgs order."""
-        return [g for g in self.all_goroutines if g.status not in ("dead",) and g.status_code != 6]
+        """The goroutines that exist (not dead, as the runtime's traceback skips them), in allgs order."""
+        return [g for g in self.all_goroutines if not g.dead]
 
     def goroutine(self, gid: int) -> Goroutine:
         for g in self.all_goroutines:
             if g.id == gid:
                 return g
-        from explorer.errors import ExplorerError as _E
-
-        raise _E(f"no goroutine {gid}")
+        raise ExplorerError(f"no goroutine {gid}")
 
     @cached_property
     def crashed_thread(self) -> ThreadInfo | None:
