@@ -22,6 +22,19 @@ from textual.strip import Strip
 from explorer.tui.guard import guarded
 
 
+class _RowMessage(Message):
+    """A message about row ``index`` of a :class:`LineList`."""
+
+    def __init__(self, sender: LineList, index: int) -> None:
+        super().__init__()
+        self.sender = sender
+        self.index = index
+
+    @property
+    def control(self) -> LineList:
+        return self.sender
+
+
 class LineList(ScrollView, can_focus=True):
     """Rows with a cursor. Subclasses implement :meth:`row_text` and call :meth:`set_row_count`."""
 
@@ -45,29 +58,11 @@ class LineList(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=False, init=False)
 
-    class CursorMoved(Message):
+    class CursorMoved(_RowMessage):
         """The cursor moved to ``index`` (posted by the list)."""
 
-        def __init__(self, sender: LineList, index: int) -> None:
-            super().__init__()
-            self.sender = sender
-            self.index = index
-
-        @property
-        def control(self) -> LineList:
-            return self.sender
-
-    class Activated(Message):
+    class Activated(_RowMessage):
         """Enter (or a double click) on row ``index``."""
-
-        def __init__(self, sender: LineList, index: int) -> None:
-            super().__init__()
-            self.sender = sender
-            self.index = index
-
-        @property
-        def control(self) -> LineList:
-            return self.sender
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
