@@ -107,6 +107,9 @@ def cmd_x(args: argparse.Namespace) -> int:
 
     with _open(args) as proc:
         addr, size, note = _x_range(proc, args)
+        if addr + size > 1 << 64:  # the address space ends at 2**64
+            size = max(0, (1 << 64) - addr)
+            note = (note + "; " if note else "") + "cut at the end of the address space"
         if note:
             print(note)
         if size == 0:
