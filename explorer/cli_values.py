@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from explorer.errors import ExplorerError, ExpressionError
+from explorer.errors import ExplorerError
 
 #: ``x`` without ``-n``: bytes shown at a bare address, and at most for a value's bytes.
 X_DEFAULT_LEN = 64
@@ -69,7 +69,7 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 
 def _x_range(proc: Any, args: argparse.Namespace) -> tuple[int, int, str]:
-    from explorer.goruntime.expr import evaluate, parse_address, parse_range
+    from explorer.goruntime.expr import evaluate, parse_address, parse_range, value_bytes
 
     target = args.target
     length = args.length
@@ -83,13 +83,7 @@ def _x_range(proc: Any, args: argparse.Namespace) -> tuple[int, int, str]:
         return addr, length if length is not None else X_DEFAULT_LEN, ""
     g = _goroutine(proc, args, required=False)
     value = evaluate(proc, target, g, args.frame)
-    if value.kind == "unreadable":
-        raise ExpressionError(f"{target}: unreadable: {value.error}")
-    r = value.byte_range()
-    if r is None:
-        why = "it is nil" if value.is_nil else "it is not in memory"
-        raise ExpressionError(f"{target} ({value.type_name}) has no bytes to show: {why}")
-    start, size = r
+    start, size = value_bytes(value, target, "show")
     note = f"{target}: {value.type_name}, {size} bytes at {start:#x}"
     if length is not None:
         return start, length, note

@@ -606,19 +606,24 @@ def _map_lookup(env: _Env, m: Value, key_node: Node, src: str) -> Value:
     raise ExpressionError(f"{src!r}: key {shown} not in the map ({m.length} entries)")
 
 
+def value_bytes(v: Value, label: str, purpose: str = "save") -> tuple[int, int]:
+    """(address, size) of the bytes behind ``v`` (see :meth:`Value.byte_range`), or an
+    ExpressionError that says why there are none ("... has no bytes to {purpose}: ...")."""
+    if v.kind == "unreadable":
+        raise ExpressionError(f"{label}: unreadable: {v.error}")
+    r = v.byte_range()
+    if r is None:
+        why = "it is nil" if v.is_nil else "it is not in memory (registers or optimized out)"
+        raise ExpressionError(f"{label} ({v.type_name}) has no bytes to {purpose}: {why}")
+    return r
+
+
 def read_bytes_for(proc: Any, target: str, g: Any, frame_index: int = 0) -> tuple[int, int]:
     """(address, size) that ``save``/``x`` act on: ``ADDR:LEN`` or the bytes behind ``EXPR``."""
     rng = parse_range(target)
     if rng is not None:
         return rng
-    v = evaluate(proc, target, g, frame_index)
-    if v.kind == "unreadable":
-        raise ExpressionError(f"{target}: unreadable: {v.error}")
-    r = v.byte_range()
-    if r is None:
-        why = "it is nil" if v.is_nil else "it is not in memory (registers or optimized out)"
-        raise ExpressionError(f"{target} ({v.type_name}) has no bytes to save: {why}")
-    return r
+    return value_bytes(evaluate(proc, target, g, frame_index), target)
 
 
 _RANGE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F_]+|\d[\d_]*)\s*:\s*(0[xX][0-9a-fA-F_]+|\d[\d_]*)\s*$")

@@ -169,16 +169,11 @@ class Session:
         return self.value_target(text, value, length)
 
     def value_target(self, label: str, value: Any, length: int | None = None) -> Target:
+        from explorer.goruntime.expr import value_bytes
+
         with self.lock:
-            if getattr(value, "kind", "") == "unreadable":
-                raise ExplorerError(f"{label}: unreadable: {getattr(value, 'error', '')}")
-            rng = value.byte_range()
-            type_name = getattr(value, "type_name", "")
-            if rng is None:
-                why = "it is nil" if getattr(value, "is_nil", False) else \
-                    "it is not in memory (registers or optimized out)"
-                raise ExplorerError(f"{label} ({type_name}) has no bytes: {why}")
-        addr, size = rng
+            addr, size = value_bytes(value, label, "show")
+            type_name = value.type_name
         if length is not None:
             size = length
         return Target(label, addr, size, type_name)
