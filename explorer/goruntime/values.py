@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from explorer.errors import ExplorerError, UnreadableMemory
+from explorer.render.text import go_quote
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoType
@@ -907,32 +908,6 @@ def _go_exp(s: str) -> str:
     if s.endswith(".0"):
         return s[:-2]
     return s
-
-
-def go_quote(raw: bytes | str) -> str:
-    """A Go double-quoted literal of ``raw`` (invalid UTF-8 bytes as ``\\xNN``, like strconv.Quote)."""
-    text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
-    out = ['"']
-    for c in text:
-        o = ord(c)
-        if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte (surrogateescape)
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif c == '"':
-            out.append('\\"')
-        elif c == "\\":
-            out.append("\\\\")
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == "\r":
-            out.append("\\r")
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\x{o:02x}")
-        else:
-            out.append(c)
-    out.append('"')
-    return "".join(out)
 
 
 def format_value(v: Value, *, depth: int = 3, max_elements: int = 64, with_type: bool = True,
