@@ -8,6 +8,7 @@ from explorer.core.memory import (
     PRIO_CORE_TRUNCATED,
     PRIO_HOLE,
     AddressSpace,
+    Memory,
     Region,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "AddressSpace",
     "CoreFile",
     "FileMapping",
+    "Memory",
     "Region",
     "Segment",
     "SigInfo",

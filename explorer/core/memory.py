@@ -17,6 +17,7 @@ import mmap
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from explorer.errors import UnreadableMemory
 
@@ -31,6 +32,27 @@ BufferLike = bytes | bytearray | memoryview | mmap.mmap
 
 # One read at most this big; a larger request is a garbage length, not a wish.
 MAX_READ = 1 << 31
+
+
+class Memory(Protocol):
+    """What the model reads a dumped process's memory through (an :class:`AddressSpace`, or a test's
+    stand-in). Every read is bounded and raises :class:`UnreadableMemory` rather than return short;
+    ``try_read`` returns None instead. Integers are little-endian; pointers are 8 bytes (amd64, arm64).
+    """
+
+    def read(self, addr: int, size: int) -> bytes: ...
+    def try_read(self, addr: int, size: int) -> bytes | None: ...
+    def read_u8(self, addr: int) -> int: ...
+    def read_u16(self, addr: int) -> int: ...
+    def read_u32(self, addr: int) -> int: ...
+    def read_i32(self, addr: int) -> int: ...
+    def read_u64(self, addr: int) -> int: ...
+    def read_i64(self, addr: int) -> int: ...
+    def read_ptr(self, addr: int) -> int: ...
+    def read_uint(self, addr: int, size: int) -> int: ...
+    def is_readable(self, addr: int, size: int = 1) -> bool: ...
+    def readable_prefix(self, addr: int, size: int) -> int: ...
+    def why_unreadable(self, addr: int) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -225,6 +247,12 @@ class AddressSpace:
 
     def read_ptr(self, addr: int) -> int:
         return self.read_u64(addr)
+
+    def read_uint(self, addr: int, size: int) -> int:
+        """An unsigned little-endian integer of ``size`` bytes (1 to 8)."""
+        if size == 8:
+            return self.read_u64(addr)
+        return int.from_bytes(self.read(addr, size), "little")
 
     def read_struct(self, fmt: struct.Struct, addr: int) -> tuple[int, ...]:
         return fmt.unpack(self.read(addr, fmt.size))
