@@ -8,13 +8,13 @@ is imported only when the TUI starts, so scripted commands start fast.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from explorer.errors import ExplorerError, one_line
+from explorer.errors import ExplorerError
+from explorer.render.text import safe
 
 COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "demo", "tui")
 
@@ -114,11 +114,6 @@ def _parse_command(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _emit_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = _fix_argv(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -138,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except ExplorerError as e:
-        print(f"gocore-tui: {one_line(str(e))}", file=sys.stderr)
+        print(f"gocore-tui: {safe(str(e))}", file=sys.stderr)
         return 1
     except UsageError as e:
         print(e, file=sys.stderr)
@@ -150,13 +145,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("GOCORE_TUI_DEBUG"):
             raise
-        print(f"gocore-tui: internal error: {type(e).__name__}: {one_line(str(e))} (set GOCORE_TUI_DEBUG=1 for "
+        print(f"gocore-tui: internal error: {type(e).__name__}: {safe(str(e))} (set GOCORE_TUI_DEBUG=1 for "
               f"details)", file=sys.stderr)
         return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from explorer.cli_commands import HANDLERS
-
-    handler: Callable[[argparse.Namespace], int] = HANDLERS[args.command]
+    handler: Callable[[argparse.Namespace], int] = _handler(args.command)
     return handler(args)
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+    """The function that runs ``command`` (imported only when asked for: scripted commands start
+    fast, and the TUI's textual only loads for the TUI)."""
+    module, name = HANDLERS[command]
+    return getattr(importlib.import_module(module), name)
+
+
+#: command -> (module, function).
+HANDLERS: dict[str, tuple[str, str]] = {
+    "info": ("explorer.cli_commands", "cmd_info"),
+    "goroutines": ("explorer.cli_commands", "cmd_goroutines"),
+    "bt": ("explorer.cli_commands", "cmd_bt"),
+    "vars": ("explorer.cli_values", "cmd_vars"),
+    "print": ("explorer.cli_values", "cmd_print"),
+    "x": ("explorer.cli_values", "cmd_x"),
+    "save": ("explorer.cli_values", "cmd_save"),
+    "demo": ("explorer.cli_tui", "cmd_demo"),
+    "tui": ("explorer.cli_tui", "cmd_tui"),
+}

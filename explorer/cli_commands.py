@@ -5,29 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Sequence
 
-from explorer.errors import ExplorerError, one_line
+from explorer.cli_common import emit_json, open_process, resolve_goroutine
+from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
-
-
-def _open(args: argparse.Namespace) -> GoProcess:
-    proc = GoProcess.open(args.core, args.binary)
-    for w in proc.warnings:
-        if w.code in ("build_id_mismatch", "name_mismatch", "core_truncated", "dwarf_unusable"):
-            print(f"gocore-tui: warning: {one_line(w.message)}", file=sys.stderr)
-    return proc
-
-
-def _json(obj: Any) -> None:
-    """Indented for a person at a terminal; compact (and C-accelerated: json's indenting encoder
-    is pure Python, seconds for 100k goroutines) for scripts."""
-    if sys.stdout.isatty():
-        sys.stdout.write(json.dumps(obj, indent=2))
-    else:
-        sys.stdout.write(json.dumps(obj, separators=(",", ":")))
-    sys.stdout.write("\n")
 
 
 def _hex(v: int | None) -> str:
@@ -42,10 +24,10 @@ def _match_text(match: bool | None) -> str:
 def cmd_info(args: argparse.Namespace) -> int:
     from explorer.goruntime.model import info_dict
 
-    with _open(args) as proc:
+    with open_process(args) as proc:
         d = info_dict(proc)
         if args.json:
-            _json(d)
+            emit_json(d)
             return 0
         rows = [
             ("executable", d["executable"]),
@@ -77,7 +59,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _goroutine_header(proc: GoProcess, g: Any) -> str:
+def _goroutine_header(proc: GoProcess, g: Goroutine) -> str:
     """The runtime's own header line (``goroutine N gp=... m=... [status]:``), so that tools which
     read Go tracebacks read ours."""
     status = g.header_status
@@ -91,7 +73,7 @@ def _goroutine_header(proc: GoProcess, g: Any) -> str:
     return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]:"
 
 
-def _print_traceback(proc: GoProcess, g: Any, *, with_pc: bool = True) -> None:
+def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> None:
     bt = proc.backtrace(g)
     for f in bt.frames:
         name = "panic" if f.function == "runtime.gopanic" else f.function  # as the runtime prints it
@@ -112,7 +94,7 @@ def _print_traceback(proc: GoProcess, g: Any, *, with_pc: bool = True) -> None:
         print(f"\t{cb[1]}:{cb[2]} +{cb[3] - (fn.entry if fn else cb[3]):#x}")
 
 
-def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Any]:
+def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
     from explorer.goruntime.grouping import matches
 
     gs = list(proc.goroutines)
@@ -128,7 +110,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
     from explorer.goruntime.grouping import group_goroutines
     from explorer.goruntime.model import app_frame, goroutine_dict
 
-    with _open(args) as proc:
+    with open_process(args) as proc:
         gs = _selected(proc, args)
         if args.format == "traceback":
             for i, g in enumerate(gs):
@@ -146,7 +128,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                     d = {"count": grp.count, "status": grp.status, "ids": [g.id for g in grp.goroutines],
                          "goroutine": goroutine_dict(proc, first, stacks=args.stacks)}
                     out.append(d)
-                _json(out)
+                emit_json(out)
                 return 0
             for grp in groups:
                 first = grp.goroutines[0]
@@ -179,17 +161,17 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
     return 0
 
 
-def _goroutines_json(proc: GoProcess, gs: list[Any], stacks: bool) -> None:
+def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None:
     """The goroutine array, encoded in parallel chunks for big cores (see goruntime.parallel)."""
     from explorer.goruntime.model import goroutine_dict
     from explorer.goruntime.parallel import map_bytes
 
     if sys.stdout.isatty():
-        _json([goroutine_dict(proc, g, stacks=stacks) for g in gs])
+        emit_json([goroutine_dict(proc, g, stacks=stacks) for g in gs])
         return
     _ = proc.crashed_goroutine, proc.thread_infos  # shared by every chunk: compute before forking
 
-    def encode(chunk: Any) -> bytes:
+    def encode(chunk: Sequence[Goroutine]) -> bytes:
         # In batches, dropping each batch's cached backtraces: memory stays flat on 100k goroutines.
         parts = []
         for i in range(0, len(chunk), 2000):
@@ -210,44 +192,14 @@ def _goroutines_json(proc: GoProcess, gs: list[Any], stacks: bool) -> None:
     out.flush()
 
 
-def resolve_goroutine(proc: GoProcess, gid: int | None) -> Any:
-    if gid is None:
-        g = proc.crashed_goroutine
-        if g is None:
-            raise ExplorerError("no goroutine was running on the crashing thread: pass -g ID")
-        return g
-    return proc.goroutine(gid)
-
-
 def cmd_bt(args: argparse.Namespace) -> int:
     from explorer.goruntime.model import frame_dict
 
-    with _open(args) as proc:
+    with open_process(args) as proc:
         g = resolve_goroutine(proc, args.goroutine)
         if args.json:
-            _json([frame_dict(f) for f in proc.backtrace(g).frames])
+            emit_json([frame_dict(f) for f in proc.backtrace(g).frames])
             return 0
         print(_goroutine_header(proc, g))
         _print_traceback(proc, g)
     return 0
-
-
-def _not_yet(args: argparse.Namespace) -> int:
-    raise ExplorerError(f"'{args.command}' is not available in this build yet")
-
-
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "info": cmd_info,
-    "goroutines": cmd_goroutines,
-    "bt": cmd_bt,
-    "vars": _not_yet,
-    "print": _not_yet,
-    "x": _not_yet,
-    "save": _not_yet,
-    "demo": lambda args: __import__("explorer.cli_tui", fromlist=["cmd_demo"]).cmd_demo(args),
-    "tui": lambda args: __import__("explorer.cli_tui", fromlist=["cmd_tui"]).cmd_tui(args),
-}
-
-from explorer.cli_values import VALUE_HANDLERS  # noqa: E402  (vars, print, x, save)
-
-HANDLERS.update(VALUE_HANDLERS)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
+from explorer.cli_common import emit_json, open_process, resolve_goroutine
 from explorer.errors import ExplorerError
+
+if TYPE_CHECKING:
+    from explorer.goruntime.goroutines import Goroutine
+    from explorer.goruntime.process import GoProcess
 
 #: ``x`` without ``-n``: bytes shown at a bare address, and at most for a value's bytes.
 X_DEFAULT_LEN = 64
@@ -15,15 +19,14 @@ X_MAX_DEFAULT = 1024
 X_MAX_LEN = 1 << 24
 
 
-def _goroutine(proc: Any, args: argparse.Namespace, *, required: bool) -> Any:
-    from explorer.cli_commands import resolve_goroutine
-
-    if args.goroutine is None and not required and proc.crashed_goroutine is None:
+def _goroutine(proc: GoProcess, args: argparse.Namespace) -> Goroutine | None:
+    """The goroutine ``-g`` names, else the crashing one; None when there is none (globals only)."""
+    if args.goroutine is None and proc.crashed_goroutine is None:
         return None
     return resolve_goroutine(proc, args.goroutine)
 
 
-def _frame_header(proc: Any, g: Any, frame_index: int) -> str:
+def _frame_header(proc: GoProcess, g: Goroutine, frame_index: int) -> str:
     from explorer.goruntime.variables import select_frame
 
     f = select_frame(proc, g, frame_index)
@@ -31,15 +34,15 @@ def _frame_header(proc: Any, g: Any, frame_index: int) -> str:
 
 
 def cmd_vars(args: argparse.Namespace) -> int:
-    from explorer.cli_commands import _json, _open
     from explorer.goruntime.variables import frame_variables
+    from explorer.render.valuejson import variable_json
     from explorer.render.values import format_variable
 
-    with _open(args) as proc:
-        g = _goroutine(proc, args, required=True)
+    with open_process(args) as proc:
+        g = resolve_goroutine(proc, args.goroutine)
         variables = frame_variables(proc, g, args.frame)
         if args.json:
-            _json([v.to_json() for v in variables])
+            emit_json([variable_json(v) for v in variables])
             return 0
         print(_frame_header(proc, g, args.frame))
         if not variables:
@@ -54,21 +57,21 @@ def cmd_vars(args: argparse.Namespace) -> int:
 
 
 def cmd_print(args: argparse.Namespace) -> int:
-    from explorer.cli_commands import _json, _open
     from explorer.goruntime.expr import evaluate
+    from explorer.render.valuejson import value_json
     from explorer.render.values import pretty
 
-    with _open(args) as proc:
-        g = _goroutine(proc, args, required=False)
+    with open_process(args) as proc:
+        g = _goroutine(proc, args)
         value = evaluate(proc, args.expr, g, args.frame)
         if args.json:
-            _json(value.to_json())
+            emit_json(value_json(value))
         else:
             print(pretty(value))
     return 0
 
 
-def _x_range(proc: Any, args: argparse.Namespace) -> tuple[int, int, str]:
+def _x_range(proc: GoProcess, args: argparse.Namespace) -> tuple[int, int, str]:
     from explorer.goruntime.expr import evaluate, parse_address, parse_range, value_bytes
 
     target = args.target
@@ -81,7 +84,7 @@ def _x_range(proc: Any, args: argparse.Namespace) -> tuple[int, int, str]:
     addr = parse_address(target)
     if addr is not None:
         return addr, length if length is not None else X_DEFAULT_LEN, ""
-    g = _goroutine(proc, args, required=False)
+    g = _goroutine(proc, args)
     value = evaluate(proc, target, g, args.frame)
     start, size = value_bytes(value, target, "show")
     note = f"{target}: {value.type_name}, {size} bytes at {start:#x}"
@@ -96,10 +99,9 @@ def _x_range(proc: Any, args: argparse.Namespace) -> tuple[int, int, str]:
 
 
 def cmd_x(args: argparse.Namespace) -> int:
-    from explorer.cli_commands import _open
     from explorer.render.hexdump import hexdump_text
 
-    with _open(args) as proc:
+    with open_process(args) as proc:
         addr, size, note = _x_range(proc, args)
         if addr + size > 1 << 64:  # the address space ends at 2**64
             size = max(0, (1 << 64) - addr)
@@ -114,24 +116,15 @@ def cmd_x(args: argparse.Namespace) -> int:
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from explorer.cli_commands import _open
     from explorer.goruntime.expr import parse_range, read_bytes_for
     from explorer.goruntime.save import save_bytes
 
-    with _open(args) as proc:
+    with open_process(args) as proc:
         if parse_range(args.target) is not None:
             g = None
         else:
-            g = _goroutine(proc, args, required=False)
+            g = _goroutine(proc, args)
         addr, size = read_bytes_for(proc, args.target, g, args.frame)
         n = save_bytes(proc, addr, size, args.output, force=args.force)
         print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {args.output}")
     return 0
-
-
-VALUE_HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "vars": cmd_vars,
-    "print": cmd_print,
-    "x": cmd_x,
-    "save": cmd_save,
-}

@@ -7,14 +7,6 @@ into a notification. Anything else escaping is a bug.
 from __future__ import annotations
 
 
-def one_line(text: str) -> str:
-    """``text`` with control characters escaped (``\\n``, ``\\x00``...): strings read from a corrupt
-    file must not break the one-line errors and warnings the CLI promises."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 class ExplorerError(Exception):
     """Base of every error this package reports to a user."""
 
@@ -43,6 +35,11 @@ class UnreadableMemory(ExplorerError):
         self.addr = addr
         self.size = size
         self.reason = reason
+
+
+class CorruptData(ExplorerError):
+    """A structure in the core says something impossible (a negative or astronomic length, a nil
+    pointer under a non-zero length): reported as data, never trusted."""
 
 
 class NoDwarfError(ExplorerError):

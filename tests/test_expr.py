@@ -27,6 +27,7 @@ from explorer.goruntime.expr import (
     parse_address,
     parse_range,
 )
+from explorer.render.valuejson import value_json
 
 # --------------------------------------------------------------------------------------------------
 # Parsing
@@ -159,7 +160,7 @@ def test_expressions(version: str) -> None:
     g = proc.crashed_goroutine
     fi = frame_index(proc, g, HOLD)
     for src, want in CASES:
-        got = plain(evaluate(proc, src, g, fi).to_json())
+        got = plain(value_json(evaluate(proc, src, g, fi)))
         assert same(got, want), f"{src}: {got!r} != {want!r}"
     assert evaluate(proc, "vInts[1:3]", g, fi).cap == 9
 

@@ -53,6 +53,8 @@ from explorer.binary.pclntab import Func
 from explorer.core import CoreFile
 from explorer.errors import ExplorerError
 from explorer.goruntime.process import GoProcess
+from explorer.render.valuejson import value_json
+from explorer.render.values import named_children, summary
 
 EXAMPLE_LIMIT = float(os.environ.get("GOCORE_TUI_FUZZ_TIMEOUT", "30"))
 _EXAMPLES = os.environ.get("GOCORE_TUI_FUZZ_EXAMPLES")
@@ -559,7 +561,7 @@ def _value_targets(proc: GoProcess) -> ValueTargets:
                     objects.append((addr, max(8, min(int(size), 256))))
             if depth < 6:
                 try:
-                    todo += [(c, depth + 1) for _, c in v.children(32)]
+                    todo += [(c, depth + 1) for _, c in named_children(v, 32)]
                 except ExplorerError:
                     pass
     assert len(objects) > 50
@@ -622,7 +624,7 @@ def test_fuzz_expressions(waits_base: GoProcess, data: st.DataObject) -> None:
     with time_limit(EXAMPLE_LIMIT):
         try:
             v = evaluate(waits_base, expr, g, frame)
-            v.to_json(max_depth=4)
-            v.summary()
+            value_json(v, max_depth=4)
+            summary(v)
         except ExplorerError:
             pass

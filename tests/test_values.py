@@ -29,6 +29,8 @@ from corpus import CoreCase, make_core
 
 from explorer.errors import ExplorerError
 from explorer.goruntime.process import GoProcess
+from explorer.render.valuejson import value_json
+from explorer.render.values import summary
 
 VERSIONS = gotools.test_versions()
 HOLD = "main.holdValues"
@@ -204,11 +206,11 @@ def test_every_kind_of_value(version: str) -> None:
     missing = [k for k in wanted if k not in variables]
     assert not missing, f"variables not found: {missing}"
     for name in wanted:
-        tree = variables[name].value.to_json()
+        tree = value_json(variables[name].value)
         check(name, tree, expected[name])
         # print EXPR goes through the expression evaluator: the same tree
-        assert evaluate(proc, name, g, fi).to_json() == tree
-    shared = plain(variables["shared"].value.to_json())
+        assert value_json(evaluate(proc, name, g, fi)) == tree
+    shared = plain(value_json(variables["shared"].value))
     assert same(shared, {k: expected[k] for k in ("generic.inner", "generic.int")})
     assert variables["shared"].kind == "arg" and variables["vBool"].kind == "local"
 
@@ -262,7 +264,7 @@ def test_other_frames_and_generics(version: str) -> None:
             key = expected_key(f.function, var.name)
             if key is None or key not in case.values or f.function == HOLD:
                 continue
-            check(key, var.value.to_json(), case.values[key])
+            check(key, value_json(var.value), case.values[key])
             seen.add((f.function.split("[")[0], var.name, var.value.type_name))
     assert ("main.genericHold", "v", "main.Inner") in seen
     assert ("main.genericHold", "v", "int64") in seen
@@ -280,10 +282,10 @@ def test_globals(version: str, mode: str) -> None:
     g = proc.crashed_goroutine
     for name in ("config", "globalMap", "globalBytes", "globalCounter"):
         v = evaluate(proc, f"main.{name}", g, 0)
-        check(name, v.to_json(), case.values[name])
+        check(name, value_json(v), case.values[name])
         # without a goroutine (globals only) and by the bare name (main. implied)
-        assert evaluate(proc, f"main.{name}", None).to_json() == v.to_json()
-        assert evaluate(proc, name, None).to_json() == v.to_json()
+        assert value_json(evaluate(proc, f"main.{name}", None)) == value_json(v)
+        assert value_json(evaluate(proc, name, None)) == value_json(v)
     assert evaluate(proc, "main.config.Limits[\"mem\"]", None).value == 512
 
 
@@ -301,7 +303,7 @@ def test_optimized_never_wrong(version: str) -> None:
         if not f.function.startswith("main."):
             continue
         for var in frame_variables(proc, g, f.index):
-            tree = var.value.to_json()
+            tree = value_json(var.value)
             if tree["kind"] == "unreadable":
                 assert tree["error"], tree
                 unavailable += 1
@@ -381,8 +383,8 @@ def test_garbage_is_unreadable(version: str) -> None:
         assert t is not None, type_name
         started = time.monotonic()
         v = dec.decode(t, Loc(None, raw))
-        tree = v.to_json()
-        text = v.summary()
+        tree = value_json(v)
+        text = summary(v)
         assert time.monotonic() - started < 2.0
         assert json.dumps(tree) and text
         bad = [n for n in _walk(tree) if n["kind"] == "unreadable"]
@@ -427,8 +429,8 @@ def test_fuzzed_headers_never_crash(version: str) -> None:
         raw = b"".join(w.to_bytes(8, "little") for w in words)
         v = dec.decode(t, Loc(None, raw[: max(8, t.size or 8)]))
         try:
-            json.dumps(v.to_json(max_depth=6))
-            v.summary()
+            json.dumps(value_json(v, max_depth=6))
+            summary(v)
         except ExplorerError:
             pass
     assert time.monotonic() - started < 60
@@ -457,7 +459,7 @@ def test_inlined_frame_variables(version: str) -> None:
         for var in frame_variables(proc, g, f.index):
             if var.name != "req" or var.value.kind == "unreadable":
                 continue
-            req = plain(var.value.to_json())
+            req = plain(value_json(var.value))
             assert var.value.value == int(want["request_addr"], 16)
             assert req["ID"] == want["request_id"] and req["Method"] == want["method"]
             assert req["Body"] == want["body_hex"] and req["Headers"] == want["headers"]

@@ -20,7 +20,7 @@ from elftools.elf.elffile import ELFFile
 
 from explorer.binary.buildinfo import BuildInfo, parse_buildinfo
 from explorer.core.elfcore import close_mapping
-from explorer.errors import BinaryFormatError, ExplorerError, InputError, NotGoError, one_line
+from explorer.errors import BinaryFormatError, ExplorerError, InputError, NotGoError
 
 _NHDR = struct.Struct("<III")
 NOTE_GO_BUILDID = 4
@@ -157,7 +157,7 @@ class Executable:
         """The Go build ID (``.note.go.buildid``), as ``go tool buildid`` prints it."""
         for name, ntype, desc in self.notes:
             if name == "Go" and ntype == NOTE_GO_BUILDID:
-                return one_line(desc.decode("utf-8", "replace"))
+                return desc.decode("utf-8", "replace")
         return None
 
     @cached_property

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from explorer.errors import UnreadableMemory
+from explorer.errors import CorruptData, UnreadableMemory
 
 # Priorities of the standard layers.
 PRIO_CORE = 30
@@ -32,6 +32,8 @@ BufferLike = bytes | bytearray | memoryview | mmap.mmap
 
 # One read at most this big; a larger request is a garbage length, not a wish.
 MAX_READ = 1 << 31
+# An array (a slice's backing array, a map's buckets...) bigger than this is a garbage length.
+MAX_EXTENT = 1 << 40
 
 
 class Memory(Protocol):
@@ -53,6 +55,7 @@ class Memory(Protocol):
     def is_readable(self, addr: int, size: int = 1) -> bool: ...
     def readable_prefix(self, addr: int, size: int) -> int: ...
     def why_unreadable(self, addr: int) -> str: ...
+    def chunks(self, addr: int, size: int) -> Iterator[tuple[int, memoryview | None, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -267,3 +270,26 @@ class AddressSpace:
     def regions(self) -> list[tuple[int, int, Region]]:
         """The resolved map: (start, end, region) sorted by address."""
         return list(self._map)
+
+
+def check_array(mem: Memory, addr: int, count: int, elem_size: int, what: str) -> None:
+    """Refuse an array the core cannot hold: ``count`` elements of ``elem_size`` bytes at ``addr``
+    must all be readable before anything is decoded or allocated for them.
+
+    Raises :class:`CorruptData` for an impossible length (negative, astronomic, or non-zero behind a
+    nil pointer) and :class:`UnreadableMemory` naming the first missing byte and why it is missing.
+    """
+    if count < 0:
+        raise CorruptData(f"bad {what} length {count}")
+    total = count * elem_size
+    if total == 0:
+        return
+    if not addr:
+        raise CorruptData(f"{what} of length {count} with a nil data pointer")
+    if total > MAX_EXTENT:
+        raise CorruptData(f"{what} length {count} is impossible")
+    got = mem.readable_prefix(addr, total)
+    if got < total:
+        raise UnreadableMemory(addr + got, total - got,
+                               f"{what} of {total} bytes at {addr:#x} is not in the core "
+                               f"({mem.why_unreadable(addr + got) or 'unmapped'})")

@@ -25,10 +25,14 @@ import ast
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from explorer.errors import ExplorerError, ExpressionError
 from explorer.goruntime.values import Decoder, Loc, Value, decoder
+
+if TYPE_CHECKING:
+    from explorer.goruntime.goroutines import Goroutine
+    from explorer.goruntime.process import GoProcess
 
 MAX_MAP_LOOKUP = 1 << 20
 
@@ -300,7 +304,7 @@ def parse(src: str) -> Node:
 class _Env:
     """Names visible to an expression: the frame's variables, then package-level variables."""
 
-    def __init__(self, proc: Any, g: Any, frame_index: int) -> None:
+    def __init__(self, proc: GoProcess, g: Goroutine | None, frame_index: int) -> None:
         self.proc = proc
         self.g = g
         self.frame_index = frame_index
@@ -338,7 +342,7 @@ class _Env:
                                f"package-level variable of that name")
 
 
-def evaluate(proc: Any, expr: str, g: Any, frame_index: int = 0) -> Value:
+def evaluate(proc: GoProcess, expr: str, g: Goroutine | None, frame_index: int = 0) -> Value:
     """The value of ``expr`` in frame ``frame_index`` of goroutine ``g`` (None: globals only)."""
     node = parse(expr)
     env = _Env(proc, g, frame_index)
@@ -602,7 +606,7 @@ def _map_lookup(env: _Env, m: Value, key_node: Node, src: str) -> Value:
                 return v
     except ExplorerError as e:
         raise ExpressionError(f"{src!r}: cannot read the map: {e}") from e
-    shown = want.summary() if isinstance(want, Value) else repr(want)
+    shown = f"of type {want.type_name}" if isinstance(want, Value) else repr(want)
     raise ExpressionError(f"{src!r}: key {shown} not in the map ({m.length} entries)")
 
 
@@ -618,7 +622,7 @@ def value_bytes(v: Value, label: str, purpose: str = "save") -> tuple[int, int]:
     return r
 
 
-def read_bytes_for(proc: Any, target: str, g: Any, frame_index: int = 0) -> tuple[int, int]:
+def read_bytes_for(proc: GoProcess, target: str, g: Goroutine | None, frame_index: int = 0) -> tuple[int, int]:
     """(address, size) that ``save``/``x`` act on: ``ADDR:LEN`` or the bytes behind ``EXPR``."""
     rng = parse_range(target)
     if rng is not None:

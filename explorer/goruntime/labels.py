@@ -8,9 +8,13 @@ holding ``list []{key, value string}``. Go ≤ 1.23: it points to a ``labelMap``
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError
+
+if TYPE_CHECKING:
+    from explorer.core.memory import Memory
+    from explorer.goruntime.process import GoProcess
 
 MAX_LABELS = 1024
 MAX_LEN = 1 << 16
@@ -18,13 +22,13 @@ MAX_LABEL_MAP_B = 10
 MAX_BUCKET_READS = 1 << 14
 
 
-def _str(mem: Any, ptr: int, n: int) -> str:
+def _str(mem: Memory, ptr: int, n: int) -> str:
     if n > MAX_LEN:
         raise ExplorerError(f"label string of garbage length {n}")
     return mem.read(ptr, n).decode("utf-8", "replace") if n else ""
 
 
-def read_labels(proc: Any, ptr: int) -> dict[str, str] | None:
+def read_labels(proc: GoProcess, ptr: int) -> dict[str, str] | None:
     """The labels at ``g.labels``; None when there are none."""
     if not ptr:
         return None
@@ -45,7 +49,7 @@ def read_labels(proc: Any, ptr: int) -> dict[str, str] | None:
     return _classic_string_map(proc, hmap) if hmap else None
 
 
-def _classic_string_map(proc: Any, hmap: int) -> dict[str, str]:
+def _classic_string_map(proc: GoProcess, hmap: int) -> dict[str, str]:
     """A ``map[string]string`` in the classic bucket layout (Go <= 1.23): buckets of 8 slots,
     ``tophash [8]uint8`` then 8 keys, 8 values and the overflow pointer; a slot is live when its
     tophash is >= 5 (minTopHash). Growing maps keep unevacuated entries in ``oldbuckets``."""

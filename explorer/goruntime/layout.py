@@ -15,9 +15,12 @@ import json
 import re
 from functools import cache
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from explorer.errors import ExplorerError
+
+if TYPE_CHECKING:
+    from explorer.binary.dwarf import GoDwarf
 
 # The runtime struct fields the model reads; dotted paths go through embedded/nested structs.
 # gen_layouts.py records exactly these.
@@ -99,7 +102,7 @@ class TableLayout:
 class DwarfLayout:
     """Offsets from the binary's DWARF (see :class:`explorer.binary.dwarf.GoDwarf`)."""
 
-    def __init__(self, dwarf: Any) -> None:
+    def __init__(self, dwarf: GoDwarf) -> None:
         self.dwarf = dwarf
         self._cache: dict[tuple[str, str], int | None] = {}
 

@@ -30,7 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from explorer.errors import ExplorerError, UnreadableMemory
+from explorer.core.memory import Memory, check_array
+from explorer.errors import ExplorerError
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoType
@@ -129,7 +130,7 @@ def _indirect(slot_kind: str, t: GoType | None) -> bool:
     return slot_kind == "ptr" and t is not None and (t.size or 0) > MAX_INDIRECT
 
 
-def read_map(mem: Any, t: GoType, header: int) -> MapInfo:
+def read_map(mem: Memory, t: GoType, header: int) -> MapInfo:
     """The header of the map of type ``t`` at ``header`` (a non-nil map pointer)."""
     hdr_t = _struct_behind(t)
     if hdr_t is None or hdr_t.size is None:
@@ -178,7 +179,7 @@ def read_map(mem: Any, t: GoType, header: int) -> MapInfo:
                    table_size=table_t.size)
 
 
-def iter_entries(mem: Any, info: MapInfo, limit: int) -> Iterator[tuple[int, int]]:
+def iter_entries(mem: Memory, info: MapInfo, limit: int) -> Iterator[tuple[int, int]]:
     """(key address, value address) of each entry, indirection resolved; at most ``limit``."""
     if limit <= 0 or info.count <= 0:
         return
@@ -197,7 +198,7 @@ def iter_entries(mem: Any, info: MapInfo, limit: int) -> Iterator[tuple[int, int
             return
 
 
-def _classic_slots(mem: Any, info: MapInfo) -> Iterator[tuple[int, int]]:
+def _classic_slots(mem: Memory, info: MapInfo) -> Iterator[tuple[int, int]]:
     nb = 1 << info.B
     steps = [0]
     if info.oldbuckets:
@@ -209,12 +210,12 @@ def _classic_slots(mem: Any, info: MapInfo) -> Iterator[tuple[int, int]]:
                 continue
             yield from _bucket_chain(mem, info, b, steps)
     if info.buckets:
-        _check_array(mem, info.buckets, nb, info.unit_size, "map buckets")
+        check_array(mem, info.buckets, nb, info.unit_size, "map buckets")
         for i in range(nb):
             yield from _bucket_chain(mem, info, info.buckets + i * info.unit_size, steps)
 
 
-def _bucket_chain(mem: Any, info: MapInfo, b: int, steps: list[int]) -> Iterator[tuple[int, int]]:
+def _bucket_chain(mem: Memory, info: MapInfo, b: int, steps: list[int]) -> Iterator[tuple[int, int]]:
     seen: set[int] = set()
     while b and b not in seen:
         steps[0] += 1
@@ -229,13 +230,13 @@ def _bucket_chain(mem: Any, info: MapInfo, b: int, steps: list[int]) -> Iterator
         b = int.from_bytes(raw[o:o + PTR], "little")
 
 
-def _swiss_slots(mem: Any, info: MapInfo) -> Iterator[tuple[int, int]]:
+def _swiss_slots(mem: Memory, info: MapInfo) -> Iterator[tuple[int, int]]:
     if not info.dir_ptr:
         return
     if info.dir_len == 0:
         yield from _group(mem, info.dir_ptr)
         return
-    _check_array(mem, info.dir_ptr, info.dir_len, PTR, "map directory")
+    check_array(mem, info.dir_ptr, info.dir_len, PTR, "map directory")
     raw = mem.read(info.dir_ptr, info.dir_len * PTR)
     seen: set[int] = set()
     steps = 0
@@ -250,7 +251,7 @@ def _swiss_slots(mem: Any, info: MapInfo) -> Iterator[tuple[int, int]]:
         ngroups = mask + 1
         if ngroups & mask or ngroups > MAX_STEPS:
             raise MapError(f"bad map table at {table:#x}: lengthMask {mask:#x}")
-        _check_array(mem, data, ngroups, info.unit_size, "map groups")
+        check_array(mem, data, ngroups, info.unit_size, "map groups")
         for gi in range(ngroups):
             steps += 1
             if steps > MAX_STEPS:
@@ -258,19 +259,8 @@ def _swiss_slots(mem: Any, info: MapInfo) -> Iterator[tuple[int, int]]:
             yield from _group(mem, data + gi * info.unit_size)
 
 
-def _group(mem: Any, g: int) -> Iterator[tuple[int, int]]:
+def _group(mem: Memory, g: int) -> Iterator[tuple[int, int]]:
     ctrl = mem.read(g, 8)
     for i in range(SLOTS):
         if not ctrl[i] & 0x80:
             yield g, i
-
-
-def _check_array(mem: Any, addr: int, n: int, size: int, what: str) -> None:
-    total = n * size
-    if total > 1 << 40:
-        raise MapError(f"{what}: {n} entries is impossible")
-    got = mem.readable_prefix(addr, total)
-    if got < total:
-        raise UnreadableMemory(addr + got, total - got,
-                               f"{what} ({total} bytes at {addr:#x}) not in the core "
-                               f"({mem.why_unreadable(addr + got) or 'unmapped'})")

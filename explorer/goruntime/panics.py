@@ -10,15 +10,20 @@ cannot print: ``(TYPE) ADDRESS``.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError
 from explorer.goruntime.rtype import RType, RTypeReader
 
+if TYPE_CHECKING:
+    from explorer.core.memory import Memory
+    from explorer.goruntime.goroutines import Goroutine
+    from explorer.goruntime.process import GoProcess
+
 MAX_PANIC_TEXT = 1 << 16
 
 
-def type_reader(proc: Any) -> RTypeReader:
+def type_reader(proc: GoProcess) -> RTypeReader:
     cache = proc.__dict__.get("_rtype_reader")
     if cache is None:
         base = proc.global_addr("runtime.types")
@@ -29,14 +34,14 @@ def type_reader(proc: Any) -> RTypeReader:
     return cache
 
 
-def _read_string(mem: Any, addr: int) -> str:
+def _read_string(mem: Memory, addr: int) -> str:
     ptr, n = struct.unpack("<QQ", mem.read(addr, 16))
     if n > MAX_PANIC_TEXT:
         raise ExplorerError(f"string length {n} is garbage")
     return mem.read(ptr, n).decode("utf-8", "replace") if n else ""
 
 
-def eface_text(proc: Any, typ: int, data: int) -> str:
+def eface_text(proc: GoProcess, typ: int, data: int) -> str:
     """Text of an ``any`` value as ``printpanicval`` would print it (see module docstring)."""
     if not typ:
         return "nil"
@@ -71,7 +76,7 @@ def eface_text(proc: Any, typ: int, data: int) -> str:
 KIND_PLAIN = {"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr"}
 
 
-def panic_message(proc: Any, g: Any) -> str | None:
+def panic_message(proc: GoProcess, g: Goroutine) -> str | None:
     """The innermost panic's value as text (with " [recovered]" like the runtime), or None."""
     if not g.panic_ptr:
         return None

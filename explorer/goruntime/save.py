@@ -14,23 +14,26 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError, SaveError, UnreadableMemory
+
+if TYPE_CHECKING:
+    from explorer.core.memory import Memory
+    from explorer.goruntime.process import GoProcess
 
 #: The most ``save`` writes in one go (a larger request is almost surely a garbage length).
 MAX_SAVE = 1 << 34
 _CHUNK = 1 << 20
 
 
-def save_bytes(proc: Any, addr: int, size: int, path: str | os.PathLike[str], force: bool = False) -> int:
+def save_bytes(proc: GoProcess, addr: int, size: int, path: str | os.PathLike[str], force: bool = False) -> int:
     """Write ``size`` bytes at ``addr`` to ``path``; returns the number of bytes written."""
-    mem = proc.memory if hasattr(proc, "memory") else proc
-    return save_memory(mem, addr, size, path, force=force)
+    return save_memory(proc.memory, addr, size, path, force=force)
 
 
-def save_memory(mem: Any, addr: int, size: int, path: str | os.PathLike[str], force: bool = False) -> int:
-    """:func:`save_bytes` on an address space (anything with ``readable_prefix``/``chunks``)."""
+def save_memory(mem: Memory, addr: int, size: int, path: str | os.PathLike[str], force: bool = False) -> int:
+    """:func:`save_bytes` on any :class:`~explorer.core.memory.Memory`."""
     target = Path(path)
     if size < 0 or addr < 0:
         raise SaveError(f"bad range {addr:#x}:{size}")

@@ -4,7 +4,8 @@ A :class:`Value` is decoded from a DWARF type (:class:`~explorer.binary.dwarf.Go
 (:class:`Loc`: an address in the core, or bytes assembled from registers and pieces). Scalars and
 headers (a string's pointer and length, a slice's array/len/cap, a map's count, a channel's queue
 counters, an interface's two words) are read when the value is made; what they point to (elements,
-fields, entries, targets) is decoded lazily by :meth:`Value.children` and :meth:`Value.to_json`.
+fields, entries, targets) is decoded lazily when asked for. How values are shown (delve-style text,
+the JSON value tree) is the render layer's: :mod:`explorer.render.values`, :mod:`explorer.render.valuejson`.
 
 Layouts handled, Go 1.21–1.27 (linux amd64/arm64), all taken from the binary's DWARF:
 
@@ -25,29 +26,23 @@ pointer) makes an ``unreadable`` value carrying the reason, never an allocation 
 
 from __future__ import annotations
 
-import math
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from explorer.core.memory import Memory, check_array
 from explorer.errors import ExplorerError, UnreadableMemory
-from explorer.render.text import go_quote
 
 if TYPE_CHECKING:
-    from explorer.binary.dwarf import GoType
+    from explorer.binary.dwarf import GoDwarf, GoType
+    from explorer.goruntime.process import GoProcess
+    from explorer.goruntime.rtype import RTypeReader
 
 PTR = 8
 #: Elements, entries and fields given per collection (CLI.md), then ``truncated``.
 MAX_ELEMENTS = 10_000
 #: Bytes of a string's text read for display; longer strings are ``truncated``.
 MAX_STRING = 1 << 20
-#: Nesting levels :meth:`Value.to_json` descends by default (pointers included).
-DEFAULT_JSON_DEPTH = 48
-#: Value nodes one :meth:`Value.to_json` call produces at most (nested collections multiply).
-MAX_JSON_NODES = 500_000
-#: String bytes one :meth:`Value.to_json` call gives in full; past it, strings are cut at 1 KiB.
-MAX_JSON_TEXT = 64 << 20
 
 _KIND_OF = {
     "bool": "bool", "int": "int", "uint": "uint", "float": "float", "complex": "complex",
@@ -72,7 +67,7 @@ class Loc:
     addr: int | None = None
     data: bytes | None = None
 
-    def read(self, mem: Any, off: int, size: int) -> bytes:
+    def read(self, mem: Memory, off: int, size: int) -> bytes:
         if self.data is not None:
             if off < 0 or off + size > len(self.data):
                 raise UnreadableMemory(off, size, "the value's bytes are shorter than its type")
@@ -99,10 +94,15 @@ class Decoder:
     DWARF types of type descriptors and the layouts of runtime structures.
     """
 
-    def __init__(self, proc: Any) -> None:
+    def __init__(self, proc: GoProcess) -> None:
+        dwarf = proc.dwarf
+        if dwarf is None:
+            from explorer.errors import NoDwarfError
+
+            raise NoDwarfError("the executable has no DWARF (stripped): typed variables cannot be shown")
         self.proc = proc
-        self.mem = proc.memory
-        self.dwarf = proc.dwarf
+        self.mem: Memory = proc.memory
+        self.dwarf: GoDwarf = dwarf
         self.bias = int(getattr(proc, "pie_bias", 0) or 0)
         self._rtype_types: dict[int, GoType | None] = {}
         self._iface_type_off: int | None = None
@@ -110,7 +110,7 @@ class Decoder:
     # -- type descriptors -----------------------------------------------------------------------
 
     @property
-    def rtypes(self) -> Any:
+    def rtypes(self) -> RTypeReader:
         from explorer.goruntime.panics import type_reader
 
         return type_reader(self.proc)
@@ -170,7 +170,7 @@ class Decoder:
         try:
             return self._decode(t, loc, gdict, name)
         except UnreadableMemory as e:
-            return unreadable(name, loc.addr, _mem_reason(e))
+            return unreadable(name, loc.addr, mem_reason(e))
         except (ExplorerError, IndexError, struct.error, RecursionError) as e:
             return unreadable(name, loc.addr, str(e) or type(e).__name__)
 
@@ -200,7 +200,7 @@ class Decoder:
         if kind == "string":
             ptr, n = struct.unpack("<Qq", loc.read(mem, 0, 16))
             v.data, v.length = ptr, n
-            _check_extent(mem, ptr, n, 1, "string")
+            check_array(mem, ptr, n, 1, "string")
             return v
         if kind == "slice":
             ptr, n, c = struct.unpack("<Qqq", loc.read(mem, 0, 24))
@@ -211,7 +211,7 @@ class Decoder:
             if elem is None or elem.size is None:
                 raise DecodeError(f"{name}: element type unknown")
             v.elem_type = elem.name
-            _check_extent(mem, ptr, n, elem.size, "slice")
+            check_array(mem, ptr, n, elem.size, "slice")
             return v
         if kind in ("array", "struct") and loc.data is None and loc.addr is not None and size:
             got = mem.readable_prefix(loc.addr, size)
@@ -309,14 +309,10 @@ class Decoder:
         return self.decode(gv.type, Loc(int(gv.address) + self.bias))
 
 
-def decoder(proc: Any) -> Decoder:
+def decoder(proc: GoProcess) -> Decoder:
     """The process's :class:`Decoder` (made once and kept on the process)."""
     d = proc.__dict__.get("_value_decoder")
     if d is None:
-        if proc.dwarf is None:
-            from explorer.errors import NoDwarfError
-
-            raise NoDwarfError("the executable has no DWARF (stripped): typed variables cannot be shown")
         d = Decoder(proc)
         proc.__dict__["_value_decoder"] = d
     return d
@@ -379,7 +375,6 @@ class Value:
     _map: Any = field(default=None, repr=False)
     _chan: Any = field(default=None, repr=False)
     _iface: tuple[int, int, bool] | None = field(default=None, repr=False)
-    _children: list[tuple[str, Value]] | None = field(default=None, repr=False)
     _dyn: Value | None = field(default=None, repr=False)
     _target: Value | None = field(default=None, repr=False)
 
@@ -419,30 +414,6 @@ class Value:
         if k == "struct":
             return len(self._t.strip_typedefs().fields) if self._t is not None else 0
         return 1 if self.has_children else 0
-
-    def children(self, limit: int = MAX_ELEMENTS) -> list[tuple[str, Value]]:
-        """Fields, elements (``[i]``), map entries (``[key]``), a pointer's target (``*``) or an
-        interface's dynamic value (named by its type); at most ``limit`` of them."""
-        if self._children is not None and len(self._children) >= min(limit, self.child_count or 0):
-            return self._children[:limit]
-        out: list[tuple[str, Value]] = []
-        k = self.kind
-        if k == "struct":
-            out = [(f.name, fv) for f, fv in self.fields()][:limit]
-        elif k in ("slice", "array"):
-            out = [(f"[{i}]", e) for i, e in enumerate(self.elements(limit))]
-        elif k == "map":
-            out = [(f"[{_key_label(key)}]", val) for key, val in self.entries(limit)]
-        elif k == "chan":
-            out = [(f"[{i}]", e) for i, e in enumerate(self.queued(limit))]
-        elif k == "ptr":
-            t = self.target()
-            out = [("*", t)] if t is not None else []
-        elif k == "iface":
-            d = self.dynamic_value()
-            out = [(self.dynamic_type or "?", d)] if d is not None else []
-        self._children = out
-        return out
 
     def fields(self) -> list[tuple[Any, Value]]:
         """A struct's (Field, Value) pairs in declaration order."""
@@ -607,19 +578,6 @@ class Value:
             return None
         return self.address, int(self.size)
 
-    # -- text ------------------------------------------------------------------------------------
-
-    def summary(self, max_elements: int = 8, depth: int = 1) -> str:
-        """One line: ``[]uint8 len=64 cap=512 [0x01, 0x02, ...]``, ``main.T {A: 1, B: "x"}``."""
-        return format_value(self, depth=depth, max_elements=max_elements, with_type=True)
-
-    # -- JSON ------------------------------------------------------------------------------------
-
-    def to_json(self, max_depth: int = DEFAULT_JSON_DEPTH, max_elements: int = MAX_ELEMENTS) -> dict[str, Any]:
-        """The value tree of CLI.md (``type``, ``kind``, ``address`` and the kind's keys)."""
-        return _JsonWriter(max_depth, max_elements).tree(self, 0, frozenset())
-
-
 @dataclass
 class Variable:
     """An argument or local of a frame, with its value."""
@@ -628,11 +586,6 @@ class Variable:
     kind: str  # "arg" or "local"
     value: Value
     decl_line: int | None = None
-
-    def to_json(self, max_depth: int = DEFAULT_JSON_DEPTH) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "value": self.value.to_json(max_depth),
-                "decl_line": self.decl_line}
-
 
 def unreadable(type_name: str, address: int | None, reason: str) -> Value:
     """A value that cannot be shown, with why (``optimized out``, ``unmapped at 0x...``...)."""
@@ -647,26 +600,8 @@ def _float(raw: bytes) -> float:
     return float(struct.unpack("<f" if len(raw) == 4 else "<d", raw)[0])
 
 
-def _mem_reason(e: UnreadableMemory) -> str:
+def mem_reason(e: UnreadableMemory) -> str:
     return f"{e.reason} at {e.addr:#x}"
-
-
-def _check_extent(mem: Any, ptr: int, n: int, elem_size: int, what: str) -> None:
-    """Refuse lengths the core cannot hold: bytes [ptr, ptr + n*elem_size) must all be readable."""
-    if n < 0:
-        raise DecodeError(f"bad {what} length {n}")
-    total = n * elem_size
-    if total == 0:
-        return
-    if not ptr:
-        raise DecodeError(f"{what} of length {n} with a nil data pointer")
-    if total > 1 << 40:
-        raise DecodeError(f"{what} length {n} is impossible")
-    got = mem.readable_prefix(ptr, total)
-    if got < total:
-        raise UnreadableMemory(ptr + got, total - got,
-                               f"{what} of {total} bytes at {ptr:#x} is not in the core "
-                               f"({mem.why_unreadable(ptr + got) or 'unmapped'})")
 
 
 def _find_field(v: Value, name: str, depth: int) -> Value | None:
@@ -712,7 +647,7 @@ def _struct_behind(t: GoType) -> GoType | None:
     return None
 
 
-def _read_chan(mem: Any, t: GoType, hdr: int) -> ChanInfo:
+def _read_chan(mem: Memory, t: GoType, hdr: int) -> ChanInfo:
     st = _struct_behind(t)
     if st is None:
         raise DecodeError(f"{t.name}: no hchan type in DWARF")
@@ -735,298 +670,5 @@ def _read_chan(mem: Any, t: GoType, hdr: int) -> ChanInfo:
     if dataqsiz > 1 << 40 or qcount > dataqsiz or (dataqsiz and recvx >= dataqsiz):
         raise DecodeError(f"bad channel: qcount {qcount}, dataqsiz {dataqsiz}, recvx {recvx}")
     if qcount and elemsize:
-        _check_extent(mem, buf, dataqsiz, elemsize, "channel buffer")
+        check_array(mem, buf, dataqsiz, elemsize, "channel buffer")
     return ChanInfo(qcount, dataqsiz, buf, elemsize, recvx, closed, size)
-
-
-def _key_label(v: Value) -> str:
-    return format_value(v, depth=1, max_elements=4, with_type=False)
-
-
-# ---------------------------------------------------------------------------------------------------
-# JSON
-
-
-class _JsonWriter:
-    def __init__(self, max_depth: int, max_elements: int) -> None:
-        self.max_depth = max_depth
-        self.max_elements = max_elements
-        self.budget = MAX_JSON_NODES
-        self.text_budget = MAX_JSON_TEXT
-
-    def tree(self, v: Value, depth: int, path: frozenset[tuple[int, str]]) -> dict[str, Any]:
-        self.budget -= 1
-        d: dict[str, Any] = {"type": v.type_name, "kind": v.kind, "address": v.address}
-        k = v.kind
-        deeper = depth < self.max_depth and self.budget > 0
-        try:
-            return self._fill(v, d, k, depth, deeper, path)
-        except UnreadableMemory as e:
-            return {"type": v.type_name, "kind": "unreadable", "address": v.address, "error": _mem_reason(e)}
-        except ExplorerError as e:
-            return {"type": v.type_name, "kind": "unreadable", "address": v.address, "error": str(e)}
-
-    def _limit(self) -> int:
-        return max(0, min(self.max_elements, self.budget))
-
-    def _fill(self, v: Value, d: dict[str, Any], k: str, depth: int, deeper: bool,
-              path: frozenset[tuple[int, str]]) -> dict[str, Any]:
-        if k in ("bool", "int", "uint"):
-            d["value"] = v.value
-        elif k == "float":
-            d["value"] = _json_float(v.value)
-        elif k == "complex":
-            d["real"], d["imag"] = _json_float(v.real), _json_float(v.imag)
-        elif k == "string":
-            text, cut = v.text(max(1024, min(MAX_STRING, self.text_budget)))
-            self.text_budget -= len(text)
-            d.update(len=v.length, data=v.data, value=text)
-            if cut:
-                d["truncated"] = True
-        elif k in ("slice", "array"):
-            d["len"] = v.length
-            if k == "slice":
-                d["cap"], d["data"] = v.cap, v.data
-            d["elem_type"] = v.elem_type
-            key = (int(v.data or 0), v.type_name)
-            if k == "slice" and key in path and v.data:
-                d["elements"], d["cycle"] = [], True
-            elif deeper:
-                sub = path | {key} if k == "slice" else path
-                n = self._limit()
-                d["elements"] = [self.tree(e, depth + 1, sub) for e in v.elements(n)]
-                if len(d["elements"]) < int(v.length or 0):
-                    d["truncated"] = True
-            else:
-                d["elements"] = []
-                if v.length:
-                    d["truncated"] = True
-        elif k == "struct":
-            if deeper:
-                d["fields"] = [{"name": f.name, "value": self.tree(fv, depth + 1, path),
-                                **({"embedded": True} if f.embedded else {})}
-                               for f, fv in v.fields()]
-            else:
-                d["fields"] = []
-                d["truncated"] = True
-        elif k == "map":
-            d["len"] = v.length
-            d["value"] = v.value  # the header's address (0: a nil map)
-            d["key_type"] = v._t.key.name if v._t is not None and v._t.key is not None else None
-            d["value_type"] = v.elem_type
-            key = (int(v.value or 0), v.type_name)
-            if key in path and v.value:
-                d["entries"], d["cycle"] = [], True
-            elif deeper and v.value:
-                sub = path | {key}
-                n = self._limit()
-                ents = v.entries(n)
-                d["entries"] = [{"key": self.tree(a, depth + 1, sub), "value": self.tree(b, depth + 1, sub)}
-                                for a, b in ents]
-                if len(ents) < int(v.length or 0):
-                    d["truncated"] = True
-            else:
-                d["entries"] = []
-                if v.length:
-                    d["truncated"] = True
-            if v._map is not None:
-                d["layout"] = v._map.layout
-        elif k == "ptr":
-            d["value"] = v.value
-            d["target"] = None
-            if v.type_name == "unsafe.Pointer" or (v._t is not None and v._t.kind == "unsafe.Pointer"):
-                pass
-            elif v.value:
-                key = (int(v.value), v.type_name)
-                if key in path:
-                    d["cycle"] = True
-                elif deeper:
-                    t = v.target()
-                    d["target"] = self.tree(t, depth + 1, path | {key}) if t is not None else None
-                else:
-                    d["truncated"] = True
-        elif k == "iface":
-            d["dynamic_type"] = v.dynamic_type
-            d["value"] = None
-            if v._iface is not None:
-                if deeper:
-                    dv = v.dynamic_value()
-                    d["value"] = self.tree(dv, depth + 1, path) if dv is not None else None
-                else:
-                    d["truncated"] = True
-        elif k == "chan":
-            d.update(len=v.length, cap=v.cap, elem_type=v.elem_type, value=v.value, closed=v.closed)
-            if deeper and v.value:
-                n = self._limit()
-                d["elements"] = [self.tree(e, depth + 1, path) for e in v.queued(n)]
-                if len(d["elements"]) < int(v.length or 0):
-                    d["truncated"] = True
-            else:
-                d["elements"] = []
-        elif k == "func":
-            d["function"] = v.function
-            d["value"] = v.value
-            d["pc"] = v.data
-        elif k == "unreadable":
-            d["error"] = v.error
-        return d
-
-
-def _json_float(x: float | None) -> float | str | None:
-    if x is None:
-        return None
-    if math.isnan(x) or math.isinf(x):
-        return str(x).replace("inf", "Inf").replace("nan", "NaN")  # JSON has no NaN or Inf
-    return x
-
-
-# ---------------------------------------------------------------------------------------------------
-# One-line text (delve's print style): the TUI's summaries; explorer.render.values builds on it
-
-
-def format_float(x: float, size: int | None = 8) -> str:
-    """Go's ``%v`` of a float: the shortest text that reads back as the same float32/float64."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "+Inf" if x > 0 else "-Inf"
-    if size == 4:
-        want = struct.pack("<f", x)
-        for prec in range(1, 10):
-            s = f"{x:.{prec}g}"
-            if struct.pack("<f", float(s)) == want:
-                return _go_exp(s)
-    return _go_exp(repr(x))
-
-
-def _go_exp(s: str) -> str:
-    if "e" in s:
-        mant, exp = s.split("e")
-        sign = exp[0] if exp[0] in "+-" else "+"
-        digits = exp.lstrip("+-").lstrip("0") or "0"
-        return f"{mant}e{sign}{digits.zfill(2)}"
-    if s.endswith(".0"):
-        return s[:-2]
-    return s
-
-
-def format_value(v: Value, *, depth: int = 3, max_elements: int = 64, with_type: bool = True,
-                 max_string: int = 512) -> str:
-    """One line of text for ``v``, descending ``depth`` levels, ``max_elements`` per collection."""
-    return _fmt(v, depth, max_elements, with_type, max_string, frozenset())
-
-
-def _fmt(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tuple[int, str]]) -> str:
-    try:
-        return _fmt1(v, depth, n, typed, ms, path)
-    except UnreadableMemory as e:
-        return f"(unreadable: {_mem_reason(e)})"
-    except ExplorerError as e:
-        return f"(unreadable: {e})"
-
-
-def _fmt1(v: Value, depth: int, n: int, typed: bool, ms: int, path: frozenset[tuple[int, str]]) -> str:
-    k = v.kind
-    tn = v.type_name
-    pre = f"{tn} " if typed else ""
-    if k == "unreadable":
-        return f"{pre}(unreadable: {v.error})"
-    if k == "bool":
-        s = "true" if v.value else "false"
-        return s
-    if k in ("int", "uint"):
-        s = str(v.value)
-        return s if tn in _PLAIN_NUMERIC or not typed else f"{tn}({s})"
-    if k == "float":
-        s = format_float(v.value, v.size)
-        return s if tn in _PLAIN_NUMERIC or not typed else f"{tn}({s})"
-    if k == "complex":
-        half = (v.size or 16) // 2
-        re_, im = format_float(v.real or 0.0, half), format_float(v.imag or 0.0, half)
-        sign = "" if im.startswith(("-", "+")) else "+"
-        return f"({re_}{sign}{im}i)"
-    if k == "string":
-        raw, cut = v.raw_text(ms)
-        s = go_quote(raw) + ("..." if cut else "")
-        return s if tn == "string" or not typed else f"{tn}({s})"
-    if k in ("slice", "array"):
-        head = pre
-        if k == "slice":
-            if v.is_nil:
-                return f"{pre}nil"
-            head = f"{pre}len={v.length} cap={v.cap} "
-        if depth <= 0:
-            return f"{head}[...]" if v.length else f"{head}[]"
-        elems = v.elements(n)
-        if v.elem_type == "uint8" and elems:
-            parts = [f"{e.value:#04x}" if e.kind == "uint" else _fmt(e, 0, n, False, ms, path) for e in elems]
-        else:
-            parts = [_fmt(e, depth - 1, n, False, ms, path) for e in elems]
-        if int(v.length or 0) > len(elems):
-            parts.append(f"...+{int(v.length or 0) - len(elems)} more")
-        return f"{head}[{', '.join(parts)}]"
-    if k == "struct":
-        if depth <= 0:
-            return f"{pre}{{...}}"
-        parts = [f"{f.name}: {_fmt(fv, depth - 1, n, False, ms, path)}" for f, fv in v.fields()[:n]]
-        return f"{pre}{{{', '.join(parts)}}}"
-    if k == "ptr":
-        if not v.value:
-            return f"{pre}nil" if typed else "nil"
-        addr = f"{v.value:#x}"
-        if v._t is None or v._t.kind != "ptr":
-            return f"{tn}({addr})"
-        key = (int(v.value), tn)
-        if key in path or depth <= 0:
-            return f"{tn}({addr})"
-        t = v.target()
-        if t is None or t.kind == "unreadable":
-            return f"{tn}({addr}) (unreadable: {t.error if t is not None else 'unknown target type'})"
-        return "*" + _fmt(t, depth - 1, n, True, ms, path | {key})
-    if k == "map":
-        if not v.value:
-            return f"{pre}nil"
-        if depth <= 0:
-            return f"{pre}len={v.length} [...]"
-        ents = v.entries(n)
-        parts = [f"{_fmt(a, 1, n, False, ms, path)}: {_fmt(b, depth - 1, n, False, ms, path)}" for a, b in ents]
-        if int(v.length or 0) > len(ents):
-            parts.append(f"...+{int(v.length or 0) - len(ents)} more")
-        return f"{pre}len={v.length} [{', '.join(parts)}]"
-    if k == "iface":
-        if v._iface is None:
-            return f"{pre}nil"
-        dv = v.dynamic_value()
-        inner = _fmt(dv, depth - 1, n, False, ms, path) if dv is not None and depth > 0 else "..."
-        return f"{tn}({v.dynamic_type}) {inner}" if typed else f"{v.dynamic_type}({inner})"
-    if k == "chan":
-        if not v.value:
-            return f"{pre}nil"
-        s = f"{pre}{v.length}/{v.cap}"
-        if v.closed:
-            s += " (closed)"
-        if depth > 0 and v.length:
-            q = v.queued(n)
-            s += " [" + ", ".join(_fmt(e, depth - 1, n, False, ms, path) for e in q)
-            s += f", ...+{int(v.length or 0) - len(q)} more]" if int(v.length or 0) > len(q) else "]"
-        return s
-    if k == "func":
-        if not v.value:
-            return f"{pre}nil"
-        return v.function or f"{v.data:#x}"
-    return f"{pre}?"
-
-
-_PLAIN_NUMERIC = {"int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
-                  "uintptr", "float32", "float64", "complex64", "complex128", "bool"}
-
-
-def iter_tree(v: Value, max_depth: int = 4) -> Iterator[tuple[int, str, Value]]:
-    """Depth-first (depth, name, value) over ``v``'s children (for views and tests)."""
-    stack: list[tuple[int, str, Value]] = [(0, "", v)]
-    while stack:
-        d, name, cur = stack.pop()
-        yield d, name, cur
-        if d < max_depth and cur.has_children:
-            for cname, child in reversed(cur.children()):
-                stack.append((d + 1, cname, child))

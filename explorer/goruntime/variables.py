@@ -20,10 +20,17 @@ are evaluated:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError
+from explorer.goruntime.unwind import Frame
 from explorer.goruntime.values import PTR, Decoder, GenericDict, Loc, Value, Variable, decoder, unreadable
+
+if TYPE_CHECKING:
+    from explorer.binary.dwarf import LogicalFrame, Subprogram
+    from explorer.binary.dwarf import Variable as DwarfVariable
+    from explorer.goruntime.goroutines import Goroutine
+    from explorer.goruntime.process import GoProcess
 
 #: amd64 register names (NT_PRSTATUS, ucontext) -> DWARF register numbers.
 AMD64_DWARF_REGS = {
@@ -37,19 +44,19 @@ ARM64_SP = 31
 class FrameScope:
     """What evaluating a frame's variables needs: the frame, its DWARF function and logical frame."""
 
-    frame: Any  # unwind.Frame
-    function: Any  # dwarf.Subprogram or None
-    logical: Any  # dwarf.LogicalFrame or None
+    frame: Frame
+    function: Subprogram | None
+    logical: LogicalFrame | None
     link_pc: int  # sym_pc as a link-time address
     regs: dict[int, int]
     dict_value: GenericDict | None = None
 
 
-def _frames(proc: Any, g: Any) -> list[Any]:
+def _frames(proc: GoProcess, g: Goroutine) -> list[Frame]:
     return list(proc.backtrace(g).frames)
 
 
-def select_frame(proc: Any, g: Any, frame_index: int) -> Any:
+def select_frame(proc: GoProcess, g: Goroutine, frame_index: int) -> Frame:
     """Frame ``frame_index`` of goroutine ``g``'s backtrace (a clear error if there is none)."""
     frames = _frames(proc, g)
     if not frames:
@@ -60,7 +67,7 @@ def select_frame(proc: Any, g: Any, frame_index: int) -> Any:
     return frames[frame_index]
 
 
-def dwarf_regs(frame: Any, arch: str = "amd64") -> dict[int, int]:
+def dwarf_regs(frame: Frame, arch: str = "amd64") -> dict[int, int]:
     """The DWARF registers known at ``frame``: all of them for frames with exact registers, else
     only the stack pointer (the frame's own SP is always known)."""
     out: dict[int, int] = {}
@@ -80,7 +87,7 @@ def dwarf_regs(frame: Any, arch: str = "amd64") -> dict[int, int]:
     return out
 
 
-def frame_scope(proc: Any, g: Any, frame_index: int) -> FrameScope:
+def frame_scope(proc: GoProcess, g: Goroutine, frame_index: int) -> FrameScope:
     """The DWARF scope of a backtrace frame (its function None when DWARF does not cover it)."""
     frames = _frames(proc, g)
     f = select_frame(proc, g, frame_index)
@@ -133,7 +140,7 @@ def _base_name(name: str) -> str:
     return name[:i] if i >= 0 else name
 
 
-def _location(dec: Decoder, scope: FrameScope, var: Any) -> tuple[Loc | None, str]:
+def _location(dec: Decoder, scope: FrameScope, var: DwarfVariable) -> tuple[Loc | None, str]:
     """Where ``var`` is at the frame's pc: a Loc, or None and why not.
 
     A caller frame is looked up at its call instruction (return address - 1). If the variable is
@@ -155,7 +162,7 @@ def _location(dec: Decoder, scope: FrameScope, var: Any) -> tuple[Loc | None, st
     return loc, why
 
 
-def _location_at(dec: Decoder, scope: FrameScope, var: Any, pc: int,
+def _location_at(dec: Decoder, scope: FrameScope, var: DwarfVariable, pc: int,
                  memory_only: bool = False) -> tuple[Loc | None, str]:
     expr = var.location_at(pc)
     if expr is None:
@@ -207,7 +214,7 @@ def _location_at(dec: Decoder, scope: FrameScope, var: Any, pc: int,
     return Loc(None, bytes(buf)), ""
 
 
-def _evaluate(dec: Decoder, scope: FrameScope, var: Any, gdict: GenericDict | None) -> Value:
+def _evaluate(dec: Decoder, scope: FrameScope, var: DwarfVariable, gdict: GenericDict | None) -> Value:
     tname = dec.type_name(var.type, gdict)
     loc, why = _location(dec, scope, var)
     if loc is None:
@@ -215,7 +222,7 @@ def _evaluate(dec: Decoder, scope: FrameScope, var: Any, gdict: GenericDict | No
     return dec.decode(var.type, loc, gdict=gdict)
 
 
-def _deref_escaped(dec: Decoder, v: Value, var: Any) -> Value:
+def _deref_escaped(dec: Decoder, v: Value, var: DwarfVariable) -> Value:
     """``&x`` (x moved to the heap) shown as x: the pointer's target."""
     if v.kind == "unreadable":
         t = var.type.elem if var.type is not None and var.type.kind == "ptr" else None
@@ -226,7 +233,7 @@ def _deref_escaped(dec: Decoder, v: Value, var: Any) -> Value:
     return tgt if tgt is not None else unreadable(v.type_name.lstrip("*"), None, "unreadable")
 
 
-def scope_variables(proc: Any, scope: FrameScope) -> list[Variable]:
+def scope_variables(proc: GoProcess, scope: FrameScope) -> list[Variable]:
     """The variables of a frame scope (see the module docstring for what is left out)."""
     if scope.logical is None:
         return []
@@ -266,7 +273,7 @@ def scope_variables(proc: Any, scope: FrameScope) -> list[Variable]:
     return args + locs
 
 
-def frame_variables(proc: Any, g: Any, frame_index: int) -> list[Variable]:
+def frame_variables(proc: GoProcess, g: Goroutine, frame_index: int) -> list[Variable]:
     """Arguments (declaration order) then locals (by declaration line) of frame ``frame_index``
     of goroutine ``g``."""
     return scope_variables(proc, frame_scope(proc, g, frame_index))

@@ -13,11 +13,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
 from explorer.errors import ExplorerError
+
+if TYPE_CHECKING:
+    from explorer.binary.pclntab import Func, Pclntab
 
 #: Functions bigger than this are disassembled only up to it.
 MAX_FUNC_BYTES = 1 << 20
@@ -96,7 +99,7 @@ class SymbolIndex:
         return name if addr == start else f"{name}+{addr - start:#x}"
 
 
-def disassemble(read: Callable[[int, int], bytes], pcln: Any, func: Any, arch: str,
+def disassemble(read: Callable[[int, int], bytes], pcln: Pclntab, func: Func, arch: str,
                 symbols: SymbolIndex | None = None) -> Listing:
     """Disassemble ``func`` (a pclntab Func) with code read by ``read(addr, size)``."""
     size = min(func.end - func.entry, MAX_FUNC_BYTES)
@@ -122,7 +125,7 @@ def disassemble(read: Callable[[int, int], bytes], pcln: Any, func: Any, arch: s
     return Listing(func.name, func.entry, func.end, out, error)
 
 
-def _line_table(pcln: Any, func: Any) -> list[tuple[int, int, str, int]]:
+def _line_table(pcln: Pclntab, func: Func) -> list[tuple[int, int, str, int]]:
     """(start, end, file, line) runs of the function's pc → line table."""
     try:
         lines = pcln.pc_ranges(func, func.pcln)
@@ -156,7 +159,7 @@ def _lookup_line(table: Sequence[tuple[int, int, str, int]], pc: int) -> tuple[s
     return "?", 0
 
 
-def _target(mnem: str, ops: str, next_pc: int, func: Any, pcln: Any, symbols: SymbolIndex | None,
+def _target(mnem: str, ops: str, next_pc: int, func: Func, pcln: Pclntab, symbols: SymbolIndex | None,
             arch: str) -> tuple[int | None, str | None]:
     branches = _BRANCH_X86 if arch == "amd64" else _BRANCH_ARM
     if mnem in branches or (arch == "arm64" and mnem.startswith("b.")):
@@ -174,7 +177,7 @@ def _target(mnem: str, ops: str, next_pc: int, func: Any, pcln: Any, symbols: Sy
     return None, None
 
 
-def _name_pc(t: int, func: Any, pcln: Any, symbols: SymbolIndex | None) -> str | None:
+def _name_pc(t: int, func: Func, pcln: Pclntab, symbols: SymbolIndex | None) -> str | None:
     if func.entry <= t < func.end:
         return f"<+{t - func.entry:#x}>"
     f = pcln.find_func(t)

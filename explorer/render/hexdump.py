@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from explorer.core.memory import Memory
 
 #: Bytes a single :func:`hexdump_lines` call dumps at most.
 MAX_DUMP = 1 << 24
@@ -46,7 +49,7 @@ def line_count(addr: int, size: int, width: int = 16) -> int:
     return (end - start + width - 1) // width
 
 
-def hexdump_line(mem: Any, addr: int, size: int, index: int, width: int = 16) -> HexLine:
+def hexdump_line(mem: Memory, addr: int, size: int, index: int, width: int = 16) -> HexLine:
     """Line ``index`` of the dump of [addr, addr+size) (lines start at multiples of ``width``)."""
     base = addr - addr % width + index * width
     lo, hi = max(base, addr), min(base + width, addr + size)
@@ -66,7 +69,7 @@ def hexdump_line(mem: Any, addr: int, size: int, index: int, width: int = 16) ->
     return HexLine(base, tuple(cells), reason)
 
 
-def hexdump_lines(mem: Any, addr: int, size: int, width: int = 16) -> Iterator[HexLine]:
+def hexdump_lines(mem: Memory, addr: int, size: int, width: int = 16) -> Iterator[HexLine]:
     """Every line of the dump of [addr, addr+size) (``size`` capped at :data:`MAX_DUMP`)."""
     size = max(0, min(size, MAX_DUMP))
     for i in range(line_count(addr, size, width)):
@@ -91,7 +94,7 @@ def format_line(line: HexLine) -> str:
     return f"{line.address:#018x}  {_hex_cells(line.cells)}  |{_ascii(line.cells)}|"
 
 
-def hexdump_text(mem: Any, addr: int, size: int, width: int = 16) -> str:
+def hexdump_text(mem: Memory, addr: int, size: int, width: int = 16) -> str:
     """The whole dump as text, one line per ``width`` bytes, plus a note on missing bytes."""
     out = []
     reasons: list[str] = []

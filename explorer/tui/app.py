@@ -26,6 +26,8 @@ from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from explorer.errors import ExplorerError
+from explorer.render.values import named_children
+from explorer.render.values import summary as value_summary
 from explorer.tui import commands as cmds
 from explorer.tui.guard import guarded
 from explorer.tui.hexview import HexScreen, HexView, SearchDone, find_bytes, parse_pattern
@@ -517,7 +519,7 @@ class GoCoreApp(App[None]):
         with self.session.lock:
             for name, path, value, tag in items:
                 try:
-                    summary = value.summary()
+                    summary = value_summary(value)
                 except ExplorerError as e:
                     summary = f"<{e}>"
                 label = value_label(name, value, summary)
@@ -567,7 +569,7 @@ class GoCoreApp(App[None]):
         assert data is not None
         try:
             with self.session.lock:
-                children = list(data.value.children())
+                children = list(named_children(data.value))
         except ExplorerError:
             self.post_message(ChildrenReady(node, [], 0))
             raise
@@ -946,7 +948,7 @@ class GoCoreApp(App[None]):
         value = self.session.evaluate(expr, g, frame)
         [(label, _path, _v, has)] = self._label_rows([(expr, expr, value, "")])
         with self.session.lock:
-            summary = value.summary()
+            summary = value_summary(value)
         self.post_message(PrintReady(expr, label, value, has, summary))
 
     @guarded

@@ -1,0 +1,47 @@
+"""What every command of the command line shares: opening the inputs, printing JSON, choosing the
+goroutine. Command modules (cli_commands, cli_values, ...) import from here, never from each other."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from explorer.errors import ExplorerError
+from explorer.goruntime.goroutines import Goroutine
+from explorer.goruntime.process import GoProcess
+from explorer.render.text import safe
+
+#: Warnings a command prints on stderr before its output (the rest are for `info` to show).
+_ALWAYS_WARN = ("build_id_mismatch", "name_mismatch", "core_truncated", "dwarf_unusable")
+
+
+def open_process(args: argparse.Namespace) -> GoProcess:
+    """The GoProcess of ``args.core`` and ``args.binary``, with its warnings printed on stderr."""
+    proc = GoProcess.open(args.core, args.binary)
+    for w in proc.warnings:
+        if w.code in _ALWAYS_WARN:
+            print(f"gocore-tui: warning: {safe(w.message)}", file=sys.stderr)
+    return proc
+
+
+def emit_json(obj: Any) -> None:
+    """Indented for a person at a terminal; compact (and C-accelerated: json's indenting encoder
+    is pure Python, seconds for 100k goroutines) for scripts. ``ensure_ascii`` stays on: no
+    control character from a core reaches the terminal raw."""
+    if sys.stdout.isatty():
+        sys.stdout.write(json.dumps(obj, indent=2))
+    else:
+        sys.stdout.write(json.dumps(obj, separators=(",", ":")))
+    sys.stdout.write("\n")
+
+
+def resolve_goroutine(proc: GoProcess, gid: int | None) -> Goroutine:
+    """Goroutine ``gid``, or by default the one that was running on the crashing thread."""
+    if gid is None:
+        g = proc.crashed_goroutine
+        if g is None:
+            raise ExplorerError("no goroutine was running on the crashing thread: pass -g ID")
+        return g
+    return proc.goroutine(gid)
