@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from explorer.binary.elf import Executable, parse_notes
 from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_core
 from explorer.core.memory import PRIO_EXECUTABLE
-from explorer.errors import ExplorerError, InputError
+from explorer.errors import ExplorerError, InputError, UnreadableMemory
 from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, StackContext, Unwinder, _which_stack
 
 if TYPE_CHECKING:
@@ -239,8 +239,10 @@ class _Runtime:
         off = self.layout.offset(struct_name, path)
         if off is None or not base:
             return None
-        v = self.memory.try_read(base + off, 8)
-        return int.from_bytes(v, "little") if v is not None else None
+        try:
+            return self.memory.read_ptr(base + off)
+        except UnreadableMemory:
+            return None
 
     @cached_property
     def thread_infos(self) -> list[ThreadInfo]:
@@ -250,8 +252,10 @@ class _Runtime:
             tls_g = m = curg = g0 = gsignal = None
             if self.core.arch == "amd64":
                 fs = t.regs.get("fs_base", 0)
-                v = self.memory.try_read(fs - 8, 8) if fs >= 8 else None
-                tls_g = int.from_bytes(v, "little") if v else None
+                try:
+                    tls_g = self.memory.read_ptr(fs - 8) if fs >= 8 else None
+                except UnreadableMemory:
+                    tls_g = None
             elif self.core.arch == "arm64":
                 tls_g = t.regs.get("x28")
             if tls_g:

@@ -76,6 +76,12 @@ class Loc:
             raise UnreadableMemory(0, size, "no location")
         return bytes(mem.read(self.addr + off, size))
 
+    def read_ptr(self, mem: Memory, off: int = 0) -> int:
+        """The pointer-sized word at ``off``."""
+        if self.data is None and self.addr is not None:
+            return mem.read_ptr(self.addr + off)
+        return int.from_bytes(self.read(mem, off, PTR), "little")
+
     def sub(self, off: int, size: int | None = None) -> Loc:
         if self.data is not None:
             end = None if size is None else off + size
@@ -226,20 +232,20 @@ class Decoder:
         if kind == "struct":
             return v
         if kind in ("ptr", "unsafe.Pointer"):
-            v.value = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            v.value = loc.read_ptr(mem)
             return v
         if kind == "func":
-            closure = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            closure = loc.read_ptr(mem)
             v.value = closure
             if closure:
-                pc = int.from_bytes(mem.read(closure, PTR), "little")
+                pc = mem.read_ptr(closure)
                 v.data = pc
                 v.function = self.function_name(pc) or f"{pc:#x}"
             return v
         if kind == "map":
             from explorer.goruntime.maps import read_map
 
-            hdr = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            hdr = loc.read_ptr(mem)
             v.value = hdr
             v.elem_type = t.elem.name if t.elem is not None else None
             if hdr:
@@ -250,7 +256,7 @@ class Decoder:
                 v.length = 0
             return v
         if kind == "chan":
-            hdr = int.from_bytes(loc.read(mem, 0, PTR), "little")
+            hdr = loc.read_ptr(mem)
             v.value = hdr
             v.elem_type = t.elem.name if t.elem is not None else None
             if hdr:
@@ -267,7 +273,7 @@ class Decoder:
                 return v  # nil interface
             desc = w0
             if kind == "iface":
-                desc = int.from_bytes(mem.read(w0 + self.itab_type_offset(), PTR), "little")
+                desc = mem.read_ptr(w0 + self.itab_type_offset())
             v.data = desc
             rt = self.rtypes.read(desc)
             v.dynamic_type = rt.name
@@ -332,7 +338,7 @@ class GenericDict:
         t = None
         if self.addr and 0 <= index < 4096:
             try:
-                desc = int.from_bytes(self.dec.mem.read(self.addr + PTR * index, PTR), "little")
+                desc = self.dec.mem.read_ptr(self.addr + PTR * index)
                 t = self.dec.type_of_descriptor(desc) if desc else None
             except ExplorerError:
                 t = None
