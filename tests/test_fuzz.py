@@ -609,7 +609,9 @@ def test_fuzz_memory_values(value_targets: ValueTargets, tmp_path_factory: pytes
 
 _TOKENS = ["main.registry", "main.waits", "main.busyStatuses", "runtime.allgs", "runtime.allm", "byKey", "conns",
            "sched", "pc", "msg", ".", "[", "]", "(", ")", "*", ":", "0", "1", "-1", "99999999999", "0x10", '"',
-           '"chan_send"', "'a'", "1.5", "nil", "true", " ", "&", "+", ",", "é", "\\", "`"]
+           '"chan_send"', "'a'", "1.5", "nil", "true", " ", "&", "+", ",", "é", "\\", "`",
+           "len(", "cap(", "int8(", "uint64(", "float32(", "string(", "[]byte(", "(*main.waiter)(", "*[4]byte",
+           ".(", "int)", "<<", ">>", "==", "<", "&&", "||", "!", "^", "/", "%", "&^", "09", "0o7", "1e308", "-"]
 
 
 @fuzz(300)

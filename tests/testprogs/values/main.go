@@ -276,6 +276,13 @@ func holdValues(shared map[string]any) {
 	vNames := Names{"ann", "bob"}
 	vLookup := Lookup{"x": 10}
 	vHandler := Handler(double)
+	vStructKeyMap := map[Inner]string{{A: 1, B: 2}: "one-two", {A: 3, B: 4}: "three-four"}
+	keyInner := Inner{A: 3, B: 4}
+	vArrayKeyMap := map[[2]int]int{{1, 2}: 3, {5, 6}: 11}
+	keyArr := [2]int{5, 6}
+	vIfaceKeyMap := map[any]string{1: "int one", "s": "string s", Inner{A: 1}: "struct key"}
+	keyIface := Inner{A: 1}
+	zero := 0
 
 	bigMap := map[string]string{}
 	for k, v := range vBigMap {
@@ -328,11 +335,128 @@ func holdValues(shared map[string]any) {
 	values["crash.code"] = 3
 	values["crash.reason"] = "values: crash with every kind of value on the stack"
 	values["crash.payload"] = hex.EncodeToString(vBytes)
+	values["expressions"] = expressions(vInt, vInt8, vInt16, vInt32, vInt64, vUint8, vUint16, vUint32, vUint64,
+		vFloat32, vFloat64, vBool, vString, vBytes, vByteArray, vInts, vStrings, vArray, vInner, vStruct, vChain,
+		vLoop, vNilPtr, vSmallMap, vChan, vNilMap, vAnyInt, vAnyStr, vAnyPtr, vAnyStruct, vStringer, vMyErr,
+		vUnsafe, target, vStructKeyMap, keyInner, vArrayKeyMap, keyArr, vIfaceKeyMap, keyIface)
+	values["addresses"] = map[string]any{
+		"&vInner.B": uintptr(unsafe.Pointer(&vInner.B)),
+		"&vInts[2]": uintptr(unsafe.Pointer(&vInts[2])),
+		"&globalBytes[3]": uintptr(unsafe.Pointer(&globalBytes[3])),
+	}
+	values["panics"] = panics(vAnyInt, vInts, vNilPtr, zero)
 	printReady(values)
 	crash(3, "values: crash with every kind of value on the stack", vBytes)
 	runtime.KeepAlive(vLoop)
 	runtime.KeepAlive(vChan)
 	runtime.KeepAlive(vUnsafe)
+	runtime.KeepAlive(vStructKeyMap)
+	runtime.KeepAlive(vArrayKeyMap)
+	runtime.KeepAlive(vIfaceKeyMap)
+	runtime.KeepAlive(&keyInner)
+	runtime.KeepAlive(&keyArr)
+	runtime.KeepAlive(&keyIface)
+	runtime.KeepAlive(&zero)
+}
+
+// expressions computes, in Go, the value of each expression tests/test_expr.py evaluates on the core
+// (keys are the expressions as gocore-tui reads them: delve's syntax, which looks through pointers
+// and interfaces; values follow the JSON conventions of the package comment).
+func expressions(vInt int, vInt8 int8, vInt16 int16, vInt32 int32, vInt64 int64, vUint8 uint8, vUint16 uint16,
+	vUint32 uint32, vUint64 uint64, vFloat32 float32, vFloat64 float64, vBool bool, vString string, vBytes []byte,
+	vByteArray [6]byte, vInts []int, vStrings []string, vArray [4]int32, vInner *Inner, vStruct Outer,
+	vChain, vLoop *Node, vNilPtr *Inner, vSmallMap map[string]int, vChan chan int, vNilMap map[string]int,
+	vAnyInt, vAnyStr, vAnyPtr, vAnyStruct any, vStringer Stringer, vMyErr error, vUnsafe unsafe.Pointer,
+	target *int64, vStructKeyMap map[Inner]string, keyInner Inner, vArrayKeyMap map[[2]int]int, keyArr [2]int,
+	vIfaceKeyMap map[any]string, keyIface Inner) map[string]any {
+	inner := uintptr(unsafe.Pointer(vInner))
+	tgt := uintptr(unsafe.Pointer(target))
+	gb := uintptr(unsafe.Pointer(&globalBytes[0]))
+	out := map[string]any{
+		// selectors, indexes, slices (delve looks through pointers and interfaces)
+		"vStruct.Name": vStruct.Name, "vStruct.ID": vStruct.ID, "vStruct.Label": vStruct.Label,
+		"vStruct.Base.Label": vStruct.Base.Label, "vStruct.A": vStruct.A, "vStruct.Inner.B": vStruct.Inner.B,
+		"vStruct.Tags[1]": vStruct.Tags[1], "(vStruct).Tags[0]": (vStruct).Tags[0],
+		"vInner.B": vInner.B, "(*vInner).A": (*vInner).A, "*vInner": *vInner,
+		"vChain.Next.Name": vChain.Next.Name, "vLoop.Next.Next.Name": vLoop.Next.Next.Name,
+		"vAnyPtr.A": vAnyPtr.(*Inner).A, "vAnyStruct.C": vAnyStruct.(Temp).C, "vStringer.C": vStringer.(Temp).C,
+		"vMyErr.Code": vMyErr.(*MyErr).Code,
+		"vInts[1]": vInts[1], "vArray[3]": vArray[3], "vStrings[2]": vStrings[2], "vString[0]": vString[0],
+		"vString[8:]": vString[8:], "vString[1:3]": vString[1:3], "vInts[1:3]": vInts[1:3],
+		"vInts[:5]": vInts[:5], "vArray[1:]": vArray[1:], "vByteArray[:3]": hex.EncodeToString(vByteArray[:3]),
+		"vBytes[7:]": hex.EncodeToString(vBytes[7:]), "vInts[1:2:4]": vInts[1:2:4],
+		"vSmallMap[\"b\"]": vSmallMap["b"],
+		"main.config.Tags[0]": config.Tags[0], "config.Port": config.Port, "main.globalMap[\"two\"]": globalMap["two"],
+		"main.globalBytes[:6]": hex.EncodeToString(globalBytes[:6]),
+		"encoding/hex.ErrLength.s": hex.ErrLength.Error(), // a global by its full package path
+		// maps with struct, array and interface keys
+		"vStructKeyMap[keyInner]": vStructKeyMap[keyInner], "vArrayKeyMap[keyArr]": vArrayKeyMap[keyArr],
+		"vIfaceKeyMap[1]": vIfaceKeyMap[1], "vIfaceKeyMap[\"s\"]": vIfaceKeyMap["s"],
+		"vIfaceKeyMap[keyIface]": vIfaceKeyMap[keyIface],
+		// builtins
+		"len(vInts)": len(vInts), "cap(vInts)": cap(vInts), "len(vString)": len(vString),
+		"len(vSmallMap)": len(vSmallMap), "len(vChan)": len(vChan), "cap(vChan)": cap(vChan),
+		"len(vArray)": len(vArray), "cap(vInts[1:2:4])": cap(vInts[1:2:4]), "len(vNilMap)": len(vNilMap),
+		"len(vStruct.Tags) + len(vStrings)": len(vStruct.Tags) + len(vStrings),
+		// arithmetic, with Go's wrapping, truncation and float32 rounding
+		"vInt * 2 + 1": vInt*2 + 1, "vInt / 5": vInt / 5, "vInt % 5": vInt % 5, "-vInt": -vInt, "^vInt": ^vInt,
+		"vUint8 + 100": vUint8 + 100, "vInt8 * 100": vInt8 * 100, "vInt16 &^ 0xff": vInt16 &^ 0xff,
+		"vUint16 | 1": vUint16 | 1, "vUint16 ^ 0xffff": vUint16 ^ 0xffff, "vUint32 << 1": vUint32 << 1,
+		"vUint64 >> 60": vUint64 >> 60, "vInt64 >> 3": vInt64 >> 3, "vInt32 - 1<<30 - 1<<30": vInt32 - 1<<30 - 1<<30,
+		"vFloat64 * 1000": vFloat64 * 1000, "vFloat32 * 3": vFloat32 * 3, "vFloat64 / 3": vFloat64 / 3,
+		"(vInt + 2) * (vInt - 2)": (vInt + 2) * (vInt - 2), "vInner.B / 7 % 11": vInner.B / 7 % 11,
+		"vArray[0] - vArray[1] * vArray[3]": vArray[0] - vArray[1]*vArray[3],
+		// comparison and logic
+		"vInt < 0 && vBool": vInt < 0 && vBool, "vInt == -42": vInt == -42, "!vBool": !vBool,
+		"vString == \"héllo, wörld ✓\"": vString == "héllo, wörld ✓", "vStrings[1] < vStrings[2]": vStrings[1] < vStrings[2],
+		"len(vStrings) == 3 || false": len(vStrings) == 3 || false, "vUint64 > 1<<62": vUint64 > 1<<62,
+		"vFloat64 < 0": vFloat64 < 0, "vInner.A == 7 && vInner.B != 0": vInner.A == 7 && vInner.B != 0,
+		"vNilPtr == nil": vNilPtr == nil, "vChain != nil": vChain != nil, "vNilMap == nil": vNilMap == nil,
+		"vInt >= -42 && vInt <= -42": vInt >= -42 && vInt <= -42,
+		// conversions
+		"int64(vInt32) * 2": int64(vInt32) * 2, "uint8(vInt)": uint8(vInt), "int8(vUint8)": int8(vUint8),
+		"float64(vInt) / 8": float64(vInt) / 8, "int(vFloat64 * 1000)": int(vFloat64 * 1000),
+		"float32(vFloat64)": float32(vFloat64), "[]byte(vString)": hex.EncodeToString([]byte(vString)),
+		"string(vBytes[7:9])": string(vBytes[7:9]), "string(vByteArray[:3])": string(vByteArray[:3]),
+		"uintptr(vUnsafe)": uintptr(vUnsafe), "Color(3)": Color(3), "main.Celsius(vFloat64) * 2": Celsius(vFloat64) * 2,
+		"uint16(vInt32)": uint16(vInt32), "int32(vUint64)": int32(vUint64),
+		// casts of addresses the program knows
+		fmt.Sprintf("*(*main.Inner)(%#x)", inner): *(*Inner)(unsafe.Pointer(inner)),
+		fmt.Sprintf("(*main.Inner)(%#x).B", inner): (*Inner)(unsafe.Pointer(inner)).B,
+		fmt.Sprintf("*(*int64)(%#x)", tgt): *(*int64)(unsafe.Pointer(tgt)),
+		fmt.Sprintf("*(*[4]byte)(%#x)", tgt): hex.EncodeToString((*(*[4]byte)(unsafe.Pointer(tgt)))[:]),
+		fmt.Sprintf("*(*[6]byte)(%d)", gb): hex.EncodeToString((*(*[6]byte)(unsafe.Pointer(gb)))[:]),
+		fmt.Sprintf("(*[16]byte)(%#x)[6:9]", gb): hex.EncodeToString((*[16]byte)(unsafe.Pointer(gb))[6:9]),
+		// addresses and type assertions
+		"*&vInner.B": *&vInner.B, "&vInner.B": vInner.B, "*&vStruct": vStruct,
+		"vAnyInt.(int)": vAnyInt.(int), "vAnyStr.(string)": vAnyStr.(string),
+		"vAnyPtr.(*Inner).A": vAnyPtr.(*Inner).A, "vAnyPtr.(*main.Inner).B": vAnyPtr.(*Inner).B,
+		"vAnyStruct.(Temp).C": vAnyStruct.(Temp).C, "vStringer.(main.Temp).C": vStringer.(Temp).C,
+		"vMyErr.(*main.MyErr).Code + 1": vMyErr.(*MyErr).Code + 1,
+	}
+	return out
+}
+
+// panics gives, for expressions that fail, the message Go's runtime panics with when it evaluates
+// them: gocore-tui's error must say the same.
+func panics(vAnyInt any, vInts []int, vNilPtr *Inner, zero int) map[string]string {
+	out := map[string]string{}
+	try := func(expr string, f func()) {
+		defer func() {
+			if r := recover(); r != nil {
+				out[expr] = fmt.Sprint(r)
+			}
+		}()
+		f()
+	}
+	hi := 20
+	try("vAnyInt.(string)", func() { _ = vAnyInt.(string) })
+	try("vInts[5]", func() { _ = vInts[5] })
+	try("vInts[1:20]", func() { _ = vInts[1:hi] })
+	try("vInts[3:2]", func() { lo := 3; _ = vInts[lo:2] })
+	try("vInt / zero", func() { _ = 5 / zero })
+	try("vNilPtr.A", func() { _ = vNilPtr.A })
+	return out
 }
 
 func main() {
