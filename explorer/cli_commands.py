@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from explorer.cli_common import emit_json, open_process, resolve_goroutine
 from explorer.goruntime.goroutines import Goroutine
@@ -162,34 +162,32 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
 
 
 def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None:
-    """The goroutine array, encoded in parallel chunks for big cores (see goruntime.parallel)."""
+    """The goroutine array, streamed: encoded in batches (in parallel chunks for big cores, see
+    goruntime.parallel) and written as it is made, so memory does not grow with the output."""
     from explorer.goruntime.model import goroutine_dict
-    from explorer.goruntime.parallel import map_bytes
+    from explorer.goruntime.parallel import stream_chunks
 
     if sys.stdout.isatty():
         emit_json([goroutine_dict(proc, g, stacks=stacks) for g in gs])
         return
     _ = proc.crashed_goroutine, proc.thread_infos  # shared by every chunk: compute before forking
 
-    def encode(chunk: Sequence[Goroutine]) -> bytes:
+    def encode(chunk: Sequence[Goroutine]) -> Iterator[bytes]:
         # In batches, dropping each batch's cached backtraces: memory stays flat on 100k goroutines.
-        parts = []
-        for i in range(0, len(chunk), 2000):
-            batch = chunk[i : i + 2000]
+        for i in range(0, len(chunk), 1000):
+            batch = chunk[i : i + 1000]
             text = json.dumps([goroutine_dict(proc, g, stacks=stacks) for g in batch], separators=(",", ":"))
-            parts.append(text[1:-1])
             proc.forget_backtraces()
-        return ",".join(p for p in parts if p).encode()
+            yield text[1:-1].encode()
 
-    parts = [p for p in map_bytes(encode, gs) if p]
-    data = b"[" + b",".join(parts) + b"]\n"
-    out = getattr(sys.stdout, "buffer", None)
-    if out is None:  # a text stream (tests, embedding): no byte buffer underneath
-        sys.stdout.write(data.decode())
-        return
+    buffer = getattr(sys.stdout, "buffer", None)
     sys.stdout.flush()
-    out.write(data)
-    out.flush()
+    write = buffer.write if buffer is not None else (lambda b: sys.stdout.write(b.decode()))
+    write(b"[")
+    stream_chunks(encode, gs, write, sep=b",")
+    write(b"]\n")
+    if buffer is not None:
+        buffer.flush()
 
 
 def cmd_bt(args: argparse.Namespace) -> int:

@@ -7,22 +7,38 @@ import os
 import subprocess
 import sys
 
-from explorer.goruntime.parallel import map_bytes
+from explorer.goruntime.parallel import stream_chunks
 
 
-def test_map_bytes_keeps_order_and_redoes_failed_chunks() -> None:
-    items = list(range(1000))
-    parts = map_bytes(lambda c: ",".join(map(str, c)).encode(), items, workers=2, min_items=10)
-    assert len(parts) == 2
-    assert b",".join(parts).decode() == ",".join(map(str, items))
+def test_stream_chunks_keeps_order_separates_pieces_and_redoes_failed_chunks() -> None:
+    items = list(range(3000))
+
+    def pieces(chunk):  # type: ignore[no-untyped-def]
+        for i in range(0, len(chunk), 7):  # several pieces per chunk, some empty
+            yield ",".join(map(str, chunk[i:i + 7])).encode()
+            yield b""
+
+    for workers in (1, 2, 3):
+        out: list[bytes] = []
+        stream_chunks(pieces, items, out.append, sep=b",", workers=workers, min_items=10)
+        assert b"".join(out).decode() == ",".join(map(str, items)), workers
     parent = os.getpid()
 
     def fails_in_child(chunk):  # type: ignore[no-untyped-def]
         if os.getpid() != parent:
+            yield b"partial"
             raise RuntimeError("child failure")
-        return bytes(len(chunk))
+        yield ";".join(map(str, chunk)).encode()
 
-    assert b"".join(map_bytes(fails_in_child, items, workers=2, min_items=10)) == bytes(1000)
+    out = []
+    stream_chunks(fails_in_child, items, out.append, sep=b";", workers=3, min_items=10)
+    assert b"".join(out).decode() == ";".join(map(str, items))
+    # A child's output bigger than one copy block arrives whole, and nothing else is held.
+    big: list[bytes] = []
+    stream_chunks(lambda c: (bytes([65]) * 700_000 for _ in c), list(range(40)), big.append, sep=b"|",
+                  workers=2, min_items=4)
+    text = b"".join(big)
+    assert text.count(b"|") == 39 and len(text) == 40 * 700_000 + 39
 
 
 def test_parallel_goroutines_json_equals_serial(corpus) -> None:  # type: ignore[no-untyped-def]

@@ -269,6 +269,20 @@ class CoreFile:
         if isinstance(self.data, mmap.mmap):
             close_mapping(self.data)
 
+    def release_pages(self) -> None:
+        """Give back the pages of the mapping that reads have touched.
+
+        The kernel maps a whole neighbourhood of the page each read faults in (fault-around), and
+        keeps them mapped: walking 100,000 goroutines spread over a heap maps a quarter of a GB.
+        They are clean pages of a read-only file, so dropping them loses nothing (the next read
+        maps them again from the page cache) and keeps the resident set flat on big cores.
+        """
+        if isinstance(self.data, mmap.mmap) and not self.data.closed:
+            try:
+                self.data.madvise(mmap.MADV_DONTNEED)
+            except (OSError, ValueError):
+                pass  # advice only
+
     def __enter__(self) -> CoreFile:
         return self
 

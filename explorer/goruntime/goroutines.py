@@ -9,6 +9,7 @@ releases. Every g is read with one bounded read of ``sizeof(runtime.g)`` bytes.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -172,8 +173,14 @@ class GReader:
         return 0 < g.stack_lo < g.stack_hi and g.stack_hi - g.stack_lo <= 1 << 30
 
 
-def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader) -> tuple[list[Goroutine], list[str]]:
-    """Every g in allgs (dead ones included), and errors met on the way (bounded)."""
+#: Goroutines read between two calls of read_allgs' ``release`` (see CoreFile.release_pages).
+RELEASE_EVERY = 8192
+
+
+def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader,
+               release: Callable[[], None] | None = None) -> tuple[list[Goroutine], list[str]]:
+    """Every g in allgs (dead ones included), and errors met on the way (bounded). ``release``, if
+    given, is called every RELEASE_EVERY goroutines to let go of the core's pages read so far."""
     errors: list[str] = []
     try:
         ptr, ln, cap = struct.unpack("<QQQ", mem.read(allgs_addr, 24))
@@ -195,7 +202,9 @@ def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader) -> tuple[lis
     arr = mem.read(ptr, 8 * have)
     out: list[Goroutine] = []
     seen: set[int] = set()
-    for (gaddr,) in struct.iter_unpack("<Q", arr):
+    for i, (gaddr,) in enumerate(struct.iter_unpack("<Q", arr)):
+        if release is not None and i and i % RELEASE_EVERY == 0:
+            release()
         try:
             if gaddr in seen:
                 raise ExplorerError("listed twice in runtime.allgs")

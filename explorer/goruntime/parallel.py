@@ -2,21 +2,21 @@
 
 Reading a core is pure Python and CPU-bound; a 100,000-goroutine core takes seconds per core. The
 model is opened (and everything shared, such as the goroutine list, computed) before forking, so
-each child inherits it copy-on-write, and the core stays one shared mmap. Children send back bytes
-(already-encoded output); a child that fails has its share redone in the parent, so the result never
-depends on the workers.
+each child inherits it copy-on-write, and the core stays one shared mmap. Children spool their
+already-encoded output to unnamed temporary files that the parent copies out in order; a child that
+fails has its share redone in the parent, so the result never depends on the workers.
 
 Only for single-threaded callers (the CLI): forking a process that runs threads (the TUI's
-workers) is unsafe, and :func:`map_bytes` then runs serially.
+workers) is unsafe, and :func:`stream_chunks` then runs serially.
 """
 
 from __future__ import annotations
 
 import os
-import struct
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, TypeVar
 
 T = TypeVar("T")
 
@@ -30,9 +30,8 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def map_bytes(fn: Callable[[Sequence[T]], bytes], items: Sequence[T], *, workers: int | None = None,
-              min_items: int | None = None) -> list[bytes]:
-    """``[fn(chunk) for chunk in chunks(items)]``, the chunks in order, computed in parallel."""
+def _plan(items: Sequence[T], workers: int | None, min_items: int | None) -> list[Sequence[T]]:
+    """The chunks to spread ``items`` over (one chunk: do not fork)."""
     if min_items is None:
         min_items = MIN_ITEMS
     n = workers if workers is not None else cpu_count()
@@ -40,47 +39,62 @@ def map_bytes(fn: Callable[[Sequence[T]], bytes], items: Sequence[T], *, workers
         n = int(os.environ["GOCORE_TUI_WORKERS"])
     n = min(n, max(1, len(items) // max(1, min_items // 2)))
     if n <= 1 or len(items) < min_items or not hasattr(os, "fork") or threading.active_count() > 1:
-        return [fn(items)]
+        return [items]
     size = -(-len(items) // n)
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    children: list[tuple[int, int, Sequence[T]]] = []
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def stream_chunks(fn: Callable[[Sequence[T]], Iterable[bytes]], items: Sequence[T], write: Callable[[bytes], object],
+                  *, sep: bytes = b"", workers: int | None = None, min_items: int | None = None) -> None:
+    """``write`` every piece of ``fn(chunk)`` for the chunks of ``items`` in order, ``sep`` between
+    pieces, computed in parallel and never held whole in memory.
+
+    The parent streams its own chunk straight to ``write``; each forked child writes its pieces to an
+    unnamed temporary file, which the parent copies out in order once its turn comes. A child that
+    fails has its chunk redone in the parent (its file is discarded), so the output never depends on
+    the workers. Memory stays that of one piece per process, whatever the total.
+    """
+    chunks = _plan(items, workers, min_items)
+    started = False
+
+    def emit(piece: bytes, continues: bool = False) -> None:
+        nonlocal started
+        if not piece:
+            return
+        if started and sep and not continues:
+            write(sep)
+        write(piece)
+        started = True
+
+    children: list[tuple[int, Sequence[T], IO[bytes]]] = []
     for chunk in chunks[1:]:
-        r, w = os.pipe()
+        spool: IO[bytes] = tempfile.TemporaryFile()
         pid = os.fork()
-        if pid == 0:  # child: compute, send, and leave without running the parent's cleanup
-            os.close(r)
+        if pid == 0:  # child: compute into the spool file, and leave without the parent's cleanup
             code = 0
             try:
-                data = fn(chunk)
-                _write_all(w, struct.pack("<Q", len(data)) + data)
+                first = True
+                for piece in fn(chunk):
+                    if piece:
+                        spool.write(piece if first or not sep else sep + piece)
+                        first = False
+                spool.flush()
             except BaseException:  # any failure: the parent redoes this chunk
                 code = 1
             finally:
                 os._exit(code)
-        os.close(w)
-        children.append((pid, r, chunk))
-    results = [fn(chunks[0])]
-    for pid, r, chunk in children:
-        data = _read_all(r)
-        os.close(r)
+        children.append((pid, chunk, spool))
+    for piece in fn(chunks[0]):
+        emit(piece)
+    for pid, chunk, spool in children:
         _, status = os.waitpid(pid, 0)
-        ok = os.waitstatus_to_exitcode(status) == 0 and len(data) >= 8
-        if ok:
-            (length,) = struct.unpack_from("<Q", data)
-            ok = len(data) == 8 + length
-        results.append(data[8:] if ok else fn(chunk))
-    return results
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-def _read_all(fd: int) -> bytes:
-    parts = []
-    while chunk := os.read(fd, 1 << 20):
-        parts.append(chunk)
-    return b"".join(parts)
+        with spool:
+            if os.waitstatus_to_exitcode(status) == 0:
+                spool.seek(0)
+                first = True
+                while block := spool.read(1 << 20):
+                    emit(block, continues=not first)
+                    first = False
+            else:
+                for piece in fn(chunk):
+                    emit(piece)

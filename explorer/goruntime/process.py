@@ -296,7 +296,7 @@ class _Runtime:
         """Every g of runtime.allgs, dead ones included, with the thread running it."""
         from explorer.goruntime.goroutines import read_allgs
 
-        gs, self.goroutine_errors = read_allgs(self.memory, self.allgs_addr, self.greader)
+        gs, self.goroutine_errors = read_allgs(self.memory, self.allgs_addr, self.greader, self.core.release_pages)
         m_to_tid = {ti.m: ti.tid for ti in self.thread_infos if ti.m}
         curg_to_tid = {ti.curg: ti.tid for ti in self.thread_infos if ti.curg}
         for g in gs:
@@ -381,8 +381,10 @@ class _Runtime:
         return cache[key]
 
     def forget_backtraces(self) -> None:
-        """Drop cached goroutine backtraces (streaming consumers keep memory flat with it)."""
+        """Drop cached goroutine backtraces, and the core's pages read for them (streaming consumers
+        keep memory flat with it)."""
         self.__dict__.pop("_bt_cache", None)
+        self.core.release_pages()
 
     def _context(self, g: Goroutine | None, ti: ThreadInfo | None) -> StackContext:
         ctx = StackContext()
