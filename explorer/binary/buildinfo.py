@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from explorer.binary.varint import uvarint
 from explorer.errors import BinaryFormatError
 
 MAGIC = b"\xff Go buildinf:"
@@ -29,19 +30,6 @@ class BuildInfo:
     raw_modinfo: str = ""
 
 
-def _uvarint(data: bytes | memoryview, pos: int) -> tuple[int, int]:
-    val = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise BinaryFormatError("bad varint in .go.buildinfo")
-        b = data[pos]
-        pos += 1
-        val |= (b & 0x7F) << shift
-        if b < 0x80:
-            return val, pos
-        shift += 7
-
-
 def parse_buildinfo(data: bytes | memoryview, read: Callable[[int, int], bytes] | None = None) -> BuildInfo:
     """Parse the bytes of ``.go.buildinfo``. ``read(addr, n)`` serves pre-1.18 pointer layouts."""
     data = bytes(data[: 1 << 20])
@@ -51,10 +39,10 @@ def parse_buildinfo(data: bytes | memoryview, read: Callable[[int, int], bytes] 
     flags = data[15]
     if flags & FLAG_INLINE:
         pos = 32
-        n, pos = _uvarint(data, pos)
+        n, pos = uvarint(data, pos, len(data), 10, ".go.buildinfo")  # a uint64
         version = data[pos : pos + n].decode("utf-8", "replace")
         pos += n
-        n, pos = _uvarint(data, pos)
+        n, pos = uvarint(data, pos, len(data), 10, ".go.buildinfo")  # a uint64
         modinfo = data[pos : pos + n].decode("utf-8", "replace")
     else:
         if read is None or ptr_size not in (4, 8):

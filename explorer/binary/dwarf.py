@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from explorer.binary.varint import encode_uleb128, sleb128, uleb128
 from explorer.errors import BinaryFormatError, ExplorerError, NoDwarfError
 
 if TYPE_CHECKING:
@@ -211,38 +212,6 @@ _MAX_INFLATE = 1 << 32  # a section that claims to inflate to more is malformed
 
 # --- primitive readers -----------------------------------------------------------------------------
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    """Decode an unsigned LEB128 at ``pos``: (value, position after it)."""
-    b = data[pos]
-    pos += 1
-    if b < 0x80:
-        return b, pos
-    result = b & 0x7F
-    shift = 7
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
-def _sleb(data: bytes, pos: int) -> tuple[int, int]:
-    """Decode a signed LEB128 at ``pos``: (value, position after it)."""
-    result = 0
-    shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            return result, pos
-
-
 def _cstr(data: bytes, pos: int) -> tuple[str, int]:
     end = data.index(0, pos)
     return data[pos:end].decode("utf-8", "replace"), end + 1
@@ -351,19 +320,19 @@ def _parse_abbrevs(data: bytes, offset: int) -> dict[int, _Abbrev]:
     table: dict[int, _Abbrev] = {}
     pos = offset
     while pos < len(data):
-        code, pos = _uleb(data, pos)
+        code, pos = uleb128(data, pos)
         if code == 0:
             break
-        tag, pos = _uleb(data, pos)
+        tag, pos = uleb128(data, pos)
         children = data[pos] != 0
         pos += 1
         attrs = []
         while True:
-            at, pos = _uleb(data, pos)
-            form, pos = _uleb(data, pos)
+            at, pos = uleb128(data, pos)
+            form, pos = uleb128(data, pos)
             implicit = 0
             if form == FORM_implicit_const:
-                implicit, pos = _sleb(data, pos)
+                implicit, pos = sleb128(data, pos)
             if at == 0 and form == 0:
                 break
             attrs.append((at, form, implicit))
@@ -409,18 +378,6 @@ def _skip_plan(ab: _Abbrev, addr_size: int, offset_size: int, version: int) -> t
     return tuple(plan)
 
 
-def _uleb_bytes(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 _RE_ULEB = rb"[\x80-\xff]*[\x00-\x7f]"
 _RE_STR = rb"[^\x00]*\x00"
 
@@ -464,7 +421,7 @@ class _Scanner:
                 continue
             body = b"".join(p or b"" for p in parts)
             if not ab.has_children:
-                alternatives.append(re.escape(_uleb_bytes(code)) + body)
+                alternatives.append(re.escape(encode_uleb128(code)) + body)
             if ab.tag in _TYPE_TAGS:
                 captured = []
                 have_n = have_r = False
@@ -910,9 +867,9 @@ def eval_location(
             op = expr[pos]
             pos += 1
             if op == 0x93 or op == 0x9D:  # DW_OP_piece, DW_OP_bit_piece
-                size, pos = _uleb(expr, pos)
+                size, pos = uleb128(expr, pos)
                 if op == 0x9D:
-                    _, pos = _uleb(expr, pos)
+                    _, pos = uleb128(expr, pos)
                     size = (size + 7) // 8
                 pieces.append(make_piece(size))
                 stack, loc, unknown, empty = [], None, "", True
@@ -968,15 +925,15 @@ def _skip_op(expr: bytes, pos: int, op: int, address_size: int) -> int:
     if op in _CONST_OPS:
         return pos + _CONST_OPS[op][0]
     if op in (0x10, 0x11, 0x23, 0x90, 0x91, 0xA1, 0xA2, 0xFB, 0xFC) or 0x70 <= op <= 0x8F:
-        return _uleb(expr, pos)[1]
+        return uleb128(expr, pos)[1]
     if op == 0x92:  # bregx: reg, offset
-        return _uleb(expr, _uleb(expr, pos)[1])[1]
+        return uleb128(expr, uleb128(expr, pos)[1])[1]
     if op in (0x15, 0x94):
         return pos + 1
     if op in (0x28, 0x2F):
         return pos + 2
     if op == 0x9E:
-        size, pos = _uleb(expr, pos)
+        size, pos = uleb128(expr, pos)
         return pos + size
     return pos
 
@@ -1002,22 +959,22 @@ def _exec_op(op: int, expr: bytes, pos: int, stack: list[int], address_size: int
     if 0x50 <= op <= 0x6F:  # reg0..31
         raise _RegLoc(op - 0x50, pos)
     if 0x70 <= op <= 0x8F:  # breg0..31
-        off, pos = _sleb(expr, pos)
+        off, pos = sleb128(expr, pos)
         stack.append((reg_value(op - 0x70) + off) & mask)
         return pos
     if op == 0x91:  # fbreg
-        off, pos = _sleb(expr, pos)
+        off, pos = sleb128(expr, pos)
         stack.append((need(frame_base, "frame base not known") + off) & mask)
         return pos
     if op == 0x9C:  # call_frame_cfa
         stack.append(need(cfa, "CFA not known"))
         return pos
     if op == 0x90:  # regx
-        r, pos = _uleb(expr, pos)
+        r, pos = uleb128(expr, pos)
         raise _RegLoc(r, pos)
     if op == 0x92:  # bregx
-        r, pos = _uleb(expr, pos)
-        off, pos = _sleb(expr, pos)
+        r, pos = uleb128(expr, pos)
+        off, pos = sleb128(expr, pos)
         stack.append((reg_value(r) + off) & mask)
         return pos
     if op in _CONST_OPS:
@@ -1028,19 +985,19 @@ def _exec_op(op: int, expr: bytes, pos: int, stack: list[int], address_size: int
         stack.append(v & mask)
         return pos + size
     if op == 0x10:  # constu
-        v, pos = _uleb(expr, pos)
+        v, pos = uleb128(expr, pos)
         stack.append(v & mask)
         return pos
     if op == 0x11:  # consts
-        v, pos = _sleb(expr, pos)
+        v, pos = sleb128(expr, pos)
         stack.append(v & mask)
         return pos
     if op == 0x23:  # plus_uconst
-        v, pos = _uleb(expr, pos)
+        v, pos = uleb128(expr, pos)
         stack.append((stack.pop() + v) & mask)
         return pos
     if op in (0xA1, 0xFB, 0xA2, 0xFC):  # addrx, GNU_addr_index, constx, GNU_const_index
-        idx, pos = _uleb(expr, pos)
+        idx, pos = uleb128(expr, pos)
         if addrx is None:
             raise _Unknown("DW_OP_addrx without .debug_addr")
         stack.append(addrx(idx))
@@ -1064,7 +1021,7 @@ def _exec_op(op: int, expr: bytes, pos: int, stack: list[int], address_size: int
     if op == 0x9F:  # stack_value
         raise _StackValue()
     if op == 0x9E:  # implicit_value
-        size, pos = _uleb(expr, pos)
+        size, pos = uleb128(expr, pos)
         raise _ImplicitValue(bytes(expr[pos:pos + size]), pos + size)
     if op == 0x96:  # nop
         return pos
@@ -1296,7 +1253,7 @@ class GoDwarf:
         return units
 
     def _read_root(self, cu: CompileUnit) -> None:
-        code, pos = _uleb(self._info, cu.die_offset)
+        code, pos = uleb128(self._info, cu.die_offset)
         if code == 0:
             return
         ab = self._abbrevs(cu).get(code)
@@ -1321,7 +1278,7 @@ class GoDwarf:
             cu.first_child = pos
 
     def _after_code(self, offset: int) -> int:
-        return _uleb(self._info, offset)[1]
+        return uleb128(self._info, offset)[1]
 
     @cached_property
     def _cu_starts(self) -> list[int]:
@@ -1411,14 +1368,14 @@ class GoDwarf:
         for at, form0, implicit in ab.attrs:
             form = form0
             while form == FORM_indirect:
-                form, pos = _uleb(data, pos)
+                form, pos = uleb128(data, pos)
             v: Any
             if form == FORM_string:
                 end = data.index(0, pos)
                 v = data[pos:end].decode("utf-8", "replace")
                 pos = end + 1
             elif form == FORM_udata:
-                v, pos = _uleb(data, pos)
+                v, pos = uleb128(data, pos)
             elif form == FORM_ref_addr:
                 size = cu.address_size if cu.version <= 2 else cu.offset_size
                 v = int.from_bytes(data[pos:pos + size], "little")
@@ -1436,11 +1393,11 @@ class GoDwarf:
                 v = data[pos + 1:pos + 1 + n]
                 pos += 1 + n
             elif form == FORM_exprloc or form == FORM_block:
-                n, pos = _uleb(data, pos)
+                n, pos = uleb128(data, pos)
                 v = data[pos:pos + n]
                 pos += n
             elif form == FORM_sdata:
-                v, pos = _sleb(data, pos)
+                v, pos = sleb128(data, pos)
             elif form == FORM_sec_offset or form == FORM_strp or form == FORM_line_strp:
                 v = int.from_bytes(data[pos:pos + cu.offset_size], "little")
                 pos += cu.offset_size
@@ -1460,7 +1417,7 @@ class GoDwarf:
                 if form in (FORM_ref2, FORM_ref4, FORM_ref8):
                     v += cu.offset
             elif form == FORM_ref_udata:
-                v, pos = _uleb(data, pos)
+                v, pos = uleb128(data, pos)
                 v += cu.offset
             elif form in _FORMS_ADDRX or form in _FORMS_STRX:
                 size = _FORMS_ADDRX.get(form, _FORMS_STRX.get(form, 0))
@@ -1468,7 +1425,7 @@ class GoDwarf:
                     idx = int.from_bytes(data[pos:pos + size], "little")
                     pos += size
                 else:
-                    idx, pos = _uleb(data, pos)
+                    idx, pos = uleb128(data, pos)
                 if not resolve:
                     v = None
                 elif form in _FORMS_ADDRX:
@@ -1476,7 +1433,7 @@ class GoDwarf:
                 else:
                     v = self._str_index(cu, idx)
             elif form == FORM_loclistx or form == FORM_rnglistx:
-                idx, pos = _uleb(data, pos)
+                idx, pos = uleb128(data, pos)
                 base = cu.loclists_base if form == FORM_loclistx else cu.rnglists_base
                 sec = ".debug_loclists" if form == FORM_loclistx else ".debug_rnglists"
                 v = base + _u(self._section(sec), base + idx * cu.offset_size, cu.offset_size) \
@@ -1541,7 +1498,7 @@ class GoDwarf:
                      depth: int) -> tuple[_Die | None, int]:
         if depth > _MAX_DEPTH:
             raise BinaryFormatError(f"DIEs nested too deep at {offset:#x}")
-        code, pos = _uleb(self._info, offset)
+        code, pos = uleb128(self._info, offset)
         if code == 0:
             return None, pos
         ab = self._abbrevs(cu).get(code)
@@ -1621,7 +1578,7 @@ class GoDwarf:
                             types[name] = pos
                             type_tags[name] = tag
                     if raw_rt and rt_form != FORM_addrx:
-                        rt = _uleb(raw_rt, 0)[0] if rt_form == FORM_udata \
+                        rt = uleb128(raw_rt, 0)[0] if rt_form == FORM_udata \
                             else int.from_bytes(raw_rt, "little")
                         if rt and rt not in rtypes:
                             rtypes[rt] = pos
@@ -1642,7 +1599,7 @@ class GoDwarf:
             code = data[pos]
             pos += 1
             if code >= 0x80:
-                code, pos = _uleb(data, start)
+                code, pos = uleb128(data, start)
             if code == 0:
                 depth -= 1
                 if depth == 0:
@@ -1663,7 +1620,7 @@ class GoDwarf:
                 rtype: int | None = None
                 if raw_rt:
                     rt_form = rt_forms[code]
-                    rtype = _uleb(raw_rt, 0)[0] if rt_form in (FORM_udata, FORM_addrx) \
+                    rtype = uleb128(raw_rt, 0)[0] if rt_form in (FORM_udata, FORM_addrx) \
                         else int.from_bytes(raw_rt, "little")
                     if rt_form == FORM_addrx:
                         rtype = self._addr_index(cu, rtype)
@@ -1702,7 +1659,7 @@ class GoDwarf:
                     elif op == _SK_B1:
                         pos += data[pos] + 1
                     elif op == _SK_BU:
-                        n, pos = _uleb(data, pos)
+                        n, pos = uleb128(data, pos)
                         pos += n
                     elif op == _SK_B2:
                         pos += 2 + int.from_bytes(data[pos:pos + 2], "little")
@@ -1996,20 +1953,20 @@ class GoDwarf:
             if kind == 0:  # end_of_list
                 return out
             if kind == 1:  # base_addressx
-                i, pos = _uleb(data, pos)
+                i, pos = uleb128(data, pos)
                 base = self._addr_index(cu, i)
             elif kind == 2:  # startx_endx
-                a, pos = _uleb(data, pos)
-                b, pos = _uleb(data, pos)
+                a, pos = uleb128(data, pos)
+                b, pos = uleb128(data, pos)
                 out.append((self._addr_index(cu, a), self._addr_index(cu, b)))
             elif kind == 3:  # startx_length
-                a, pos = _uleb(data, pos)
-                n, pos = _uleb(data, pos)
+                a, pos = uleb128(data, pos)
+                n, pos = uleb128(data, pos)
                 lo = self._addr_index(cu, a)
                 out.append((lo, lo + n))
             elif kind == 4:  # offset_pair
-                a, pos = _uleb(data, pos)
-                b, pos = _uleb(data, pos)
+                a, pos = uleb128(data, pos)
+                b, pos = uleb128(data, pos)
                 out.append((base + a, base + b))
             elif kind == 5:  # base_address
                 base = _u(data, pos, size)
@@ -2019,7 +1976,7 @@ class GoDwarf:
                 pos += 2 * size
             elif kind == 7:  # start_length
                 lo = _u(data, pos, size)
-                n, pos = _uleb(data, pos + size)
+                n, pos = uleb128(data, pos + size)
                 out.append((lo, lo + n))
             else:
                 raise BinaryFormatError(f"unknown range list entry {kind} at {pos - 1:#x}")
@@ -2065,7 +2022,7 @@ class GoDwarf:
             if kind == 0:  # end_of_list
                 return tuple(out)
             if kind == 1:  # base_addressx
-                i, pos = _uleb(data, pos)
+                i, pos = uleb128(data, pos)
                 base = self._addr_index(cu, i)
                 continue
             if kind == 6:  # base_address
@@ -2073,17 +2030,17 @@ class GoDwarf:
                 pos += size
                 continue
             if kind == 2:  # startx_endx
-                a, pos = _uleb(data, pos)
-                b, pos = _uleb(data, pos)
+                a, pos = uleb128(data, pos)
+                b, pos = uleb128(data, pos)
                 lo, hi = self._addr_index(cu, a), self._addr_index(cu, b)
             elif kind == 3:  # startx_length
-                a, pos = _uleb(data, pos)
-                n, pos = _uleb(data, pos)
+                a, pos = uleb128(data, pos)
+                n, pos = uleb128(data, pos)
                 lo = self._addr_index(cu, a)
                 hi = lo + n
             elif kind == 4:  # offset_pair
-                a, pos = _uleb(data, pos)
-                b, pos = _uleb(data, pos)
+                a, pos = uleb128(data, pos)
+                b, pos = uleb128(data, pos)
                 lo, hi = base + a, base + b
             elif kind == 5:  # default_location
                 lo, hi = 0, (1 << (8 * size)) - 1
@@ -2092,11 +2049,11 @@ class GoDwarf:
                 pos += 2 * size
             elif kind == 8:  # start_length
                 lo = _u(data, pos, size)
-                n, pos = _uleb(data, pos + size)
+                n, pos = uleb128(data, pos + size)
                 hi = lo + n
             else:
                 raise BinaryFormatError(f"unknown location list entry {kind} at {pos - 1:#x}")
-            n, pos = _uleb(data, pos)
+            n, pos = uleb128(data, pos)
             expr = data[pos:pos + n]
             pos += n
             if hi > lo:
@@ -2393,9 +2350,9 @@ class GoDwarf:
             files = [""]  # file numbers start at 1 before DWARF 5
             while data[pos] != 0:
                 name, pos = _cstr(data, pos)
-                di, pos = _uleb(data, pos)
-                _, pos = _uleb(data, pos)
-                _, pos = _uleb(data, pos)
+                di, pos = uleb128(data, pos)
+                _, pos = uleb128(data, pos)
+                _, pos = uleb128(data, pos)
                 files.append(_join_path(dirs, name, di))
             pos += 1
         if line_range == 0:
@@ -2422,7 +2379,7 @@ class GoDwarf:
                 line += line_base + adj % line_range
                 rows.append(LineRow(address, fname(file), line, column, is_stmt, False))
             elif op == 0:  # extended
-                n, pos = _uleb(data, pos)
+                n, pos = uleb128(data, pos)
                 sub = data[pos] if n else 0
                 body = pos + 1
                 pos += n
@@ -2433,21 +2390,21 @@ class GoDwarf:
                     address = _u(data, body, min(address_size, n - 1))
                 elif sub == 3:  # define_file
                     name, p = _cstr(data, body)
-                    di, p = _uleb(data, p)
+                    di, p = uleb128(data, p)
                     add_files(name, di)
                     nfiles = len(files)
             elif op == 1:  # copy
                 rows.append(LineRow(address, fname(file), line, column, is_stmt, False))
             elif op == 2:  # advance_pc
-                v, pos = _uleb(data, pos)
+                v, pos = uleb128(data, pos)
                 address += v * min_inst
             elif op == 3:  # advance_line
-                v, pos = _sleb(data, pos)
+                v, pos = sleb128(data, pos)
                 line += v
             elif op == 4:  # set_file
-                file, pos = _uleb(data, pos)
+                file, pos = uleb128(data, pos)
             elif op == 5:  # set_column
-                column, pos = _uleb(data, pos)
+                column, pos = uleb128(data, pos)
             elif op == 6:  # negate_stmt
                 is_stmt = not is_stmt
             elif op == 7:  # set_basic_block
@@ -2460,10 +2417,10 @@ class GoDwarf:
             elif op in (10, 11):  # set_prologue_end, set_epilogue_begin
                 pass
             elif op == 12:  # set_isa
-                _, pos = _uleb(data, pos)
+                _, pos = uleb128(data, pos)
             else:
                 for _ in range(std_lengths[op - 1] if op - 1 < len(std_lengths) else 0):
-                    _, pos = _uleb(data, pos)
+                    _, pos = uleb128(data, pos)
         return _LineTable(rows, files)
 
     def _entry_table(self, cu: CompileUnit, data: bytes, pos: int,
@@ -2473,10 +2430,10 @@ class GoDwarf:
         pos += 1
         formats = []
         for _ in range(nformats):
-            ct, pos = _uleb(data, pos)
-            form, pos = _uleb(data, pos)
+            ct, pos = uleb128(data, pos)
+            form, pos = uleb128(data, pos)
             formats.append((ct, form))
-        count, pos = _uleb(data, pos)
+        count, pos = uleb128(data, pos)
         entries = []
         for _ in range(count):
             entry: dict[int, Any] = {}
@@ -2489,14 +2446,14 @@ class GoDwarf:
                     pos += offset_size
                     v = self._string_at(".debug_line_str" if form == FORM_line_strp else ".debug_str", off)
                 elif form == FORM_udata:
-                    v, pos = _uleb(data, pos)
+                    v, pos = uleb128(data, pos)
                 elif form in (FORM_data1, FORM_data2, FORM_data4, FORM_data8, FORM_data16):
                     size = {FORM_data1: 1, FORM_data2: 2, FORM_data4: 4, FORM_data8: 8,
                             FORM_data16: 16}[form]
                     v = data[pos:pos + size] if size == 16 else _u(data, pos, size)
                     pos += size
                 elif form == FORM_block:
-                    n, pos = _uleb(data, pos)
+                    n, pos = uleb128(data, pos)
                     v = data[pos:pos + n]
                     pos += n
                 elif form in _FORMS_STRX:
@@ -2505,7 +2462,7 @@ class GoDwarf:
                         i = _u(data, pos, size)
                         pos += size
                     else:
-                        i, pos = _uleb(data, pos)
+                        i, pos = uleb128(data, pos)
                     v = self._str_index(cu, i)
                 else:
                     raise BinaryFormatError(f"unsupported form {form:#x} in a DWARF 5 line header")
@@ -2575,13 +2532,13 @@ class GoDwarf:
         if version >= 4:
             addr_size = data[pos]
             pos += 2  # address_size, segment_size
-        code_align, pos = _uleb(data, pos)
-        data_align, pos = _sleb(data, pos)
+        code_align, pos = uleb128(data, pos)
+        data_align, pos = sleb128(data, pos)
         if version == 1:
             ra = data[pos]
             pos += 1
         else:
-            ra, pos = _uleb(data, pos)
+            ra, pos = uleb128(data, pos)
         return _Cie(code_align, data_align, ra, pos, end, addr_size)
 
     def cfa_rule(self, pc: int) -> CfaRule | None:
@@ -2622,7 +2579,7 @@ class GoDwarf:
             if hi == 1:
                 advance = low * ca
             elif hi == 2:
-                v, pos = _uleb(data, pos)
+                v, pos = uleb128(data, pos)
                 rules[low] = v * da
             elif hi == 3:
                 if initial is not None and low in initial["rules"]:
@@ -2642,27 +2599,27 @@ class GoDwarf:
                 advance = _u(data, pos, size) * ca
                 pos += size
             elif op in (0x05, 0x11, 0x14, 0x15):  # offset_extended(_sf), val_offset(_sf)
-                r, pos = _uleb(data, pos)
+                r, pos = uleb128(data, pos)
                 if op in (0x05, 0x14):
-                    v, pos = _uleb(data, pos)
+                    v, pos = uleb128(data, pos)
                 else:
-                    v, pos = _sleb(data, pos)
+                    v, pos = sleb128(data, pos)
                 if op in (0x05, 0x11):
                     rules[r] = v * da
                 else:
                     rules.pop(r, None)
             elif op == 0x06:
-                r, pos = _uleb(data, pos)
+                r, pos = uleb128(data, pos)
                 if initial is not None and r in initial["rules"]:
                     rules[r] = initial["rules"][r]
                 else:
                     rules.pop(r, None)
             elif op in (0x07, 0x08):
-                r, pos = _uleb(data, pos)
+                r, pos = uleb128(data, pos)
                 rules.pop(r, None)
             elif op == 0x09:
-                r, pos = _uleb(data, pos)
-                _, pos = _uleb(data, pos)
+                r, pos = uleb128(data, pos)
+                _, pos = uleb128(data, pos)
                 rules.pop(r, None)
             elif op == 0x0A:
                 stack.append((st["cfa_reg"], st["cfa_off"], dict(rules)))
@@ -2672,33 +2629,33 @@ class GoDwarf:
                     rules.clear()
                     rules.update(saved)
             elif op == 0x0C:
-                st["cfa_reg"], pos = _uleb(data, pos)
-                st["cfa_off"], pos = _uleb(data, pos)
+                st["cfa_reg"], pos = uleb128(data, pos)
+                st["cfa_off"], pos = uleb128(data, pos)
             elif op == 0x0D:
-                st["cfa_reg"], pos = _uleb(data, pos)
+                st["cfa_reg"], pos = uleb128(data, pos)
             elif op == 0x0E:
-                st["cfa_off"], pos = _uleb(data, pos)
+                st["cfa_off"], pos = uleb128(data, pos)
             elif op == 0x12:
-                st["cfa_reg"], pos = _uleb(data, pos)
-                v, pos = _sleb(data, pos)
+                st["cfa_reg"], pos = uleb128(data, pos)
+                v, pos = sleb128(data, pos)
                 st["cfa_off"] = v * da
             elif op == 0x13:
-                v, pos = _sleb(data, pos)
+                v, pos = sleb128(data, pos)
                 st["cfa_off"] = v * da
             elif op == 0x0F:  # def_cfa_expression: not representable as reg + offset
-                n, pos = _uleb(data, pos)
+                n, pos = uleb128(data, pos)
                 pos += n
                 st["cfa_reg"] = -1
             elif op in (0x10, 0x16):  # expression, val_expression
-                r, pos = _uleb(data, pos)
-                n, pos = _uleb(data, pos)
+                r, pos = uleb128(data, pos)
+                n, pos = uleb128(data, pos)
                 pos += n
                 rules.pop(r, None)
             elif op == 0x2E:  # GNU_args_size
-                _, pos = _uleb(data, pos)
+                _, pos = uleb128(data, pos)
             elif op == 0x2F:  # GNU_negative_offset_extended
-                r, pos = _uleb(data, pos)
-                v, pos = _uleb(data, pos)
+                r, pos = uleb128(data, pos)
+                v, pos = uleb128(data, pos)
                 rules[r] = -v * da
             else:
                 raise BinaryFormatError(f"unknown CFA instruction {op:#x}")
@@ -2720,8 +2677,8 @@ def _join_path(dirs: Sequence[str], name: str, dir_index: int) -> str:
 def _member_offset_expr(expr: bytes) -> int:
     """``DW_AT_data_member_location`` as an expression (``DW_OP_plus_uconst N``), as DWARF 2 has it."""
     if expr and expr[0] == 0x23:
-        return _uleb(expr, 1)[0]
+        return uleb128(expr, 1)[0]
     if expr and expr[0] == 0x10:
-        return _uleb(expr, 1)[0]
+        return uleb128(expr, 1)[0]
     raise BinaryFormatError(f"unsupported member location expression {expr.hex()}")
 

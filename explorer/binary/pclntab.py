@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from explorer.binary.varint import uvarint
 from explorer.errors import BinaryFormatError
 
 MAGIC_GO118 = 0xFFFFFFF0  # Go 1.18–1.19
@@ -516,7 +517,8 @@ class Pclntab:
                 uv = b
                 p += 1
             else:
-                uv, p = _varint(data, p, limit, func.name)
+                uv, p = uvarint(data, p, limit, 5, func.name)
+                uv &= 0xFFFFFFFF  # runtime.readvarint: a uint32
             val += -(uv >> 1) - 1 if uv & 1 else uv >> 1
             if p >= limit:
                 raise BinaryFormatError(f"{func.name}: pc-value table {table_off:#x} runs off pctab")
@@ -525,7 +527,8 @@ class Pclntab:
                 pcdelta = b
                 p += 1
             else:
-                pcdelta, p = _varint(data, p, limit, func.name)
+                pcdelta, p = uvarint(data, p, limit, 5, func.name)
+                pcdelta &= 0xFFFFFFFF
             cur += pcdelta * quantum
             if pc < cur:
                 # Values are int32 in the runtime: wrap like it does.
@@ -544,11 +547,13 @@ class Pclntab:
         while p < limit:
             if data[p] == 0 and cur != entry:
                 return out
-            uv, p = _varint(data, p, limit, func.name)
+            uv, p = uvarint(data, p, limit, 5, func.name)
+            uv &= 0xFFFFFFFF
             val += -(uv >> 1) - 1 if uv & 1 else uv >> 1
             if p >= limit:
                 break
-            pcdelta, p = _varint(data, p, limit, func.name)
+            pcdelta, p = uvarint(data, p, limit, 5, func.name)
+            pcdelta &= 0xFFFFFFFF
             prev = cur
             cur += pcdelta * self.header.min_lc
             out.append((prev, cur, ((val + 0x80000000) & 0xFFFFFFFF) - 0x80000000))
@@ -616,22 +621,6 @@ class Pclntab:
         file, line = self.file_line(func, cur)
         frames.append(InlineFrame(func.name, file, line, func.func_id, func.start_line, False, cur))
         return frames
-
-
-def _varint(data: bytes, p: int, limit: int, what: str) -> tuple[int, int]:
-    """Read an unsigned LEB128 varint of at most 5 bytes (a uint32) at ``p``."""
-    v = 0
-    shift = 0
-    while p < limit:
-        b = data[p]
-        p += 1
-        v |= (b & 0x7F) << shift
-        if b < 0x80:
-            return v & 0xFFFFFFFF, p
-        shift += 7
-        if shift > 28:
-            raise BinaryFormatError(f"{what}: varint longer than 5 bytes in pctab")
-    raise BinaryFormatError(f"{what}: varint runs off pctab")
 
 
 __all__ = [

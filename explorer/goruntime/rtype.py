@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from explorer.binary.varint import uvarint
 from explorer.errors import ExplorerError, UnreadableMemory
 
 if TYPE_CHECKING:
@@ -86,16 +87,7 @@ class RTypeReader:
     def name_at(self, addr: int) -> str:
         """Decode an ``abi.Name`` (flags byte, varint length, bytes)."""
         hdr = self.mem.read(addr, 1 + 10)
-        n, shift, i = 0, 0, 1
-        while True:
-            if i >= len(hdr):
-                raise ExplorerError(f"bad type name at {addr:#x}")
-            b = hdr[i]
-            n |= (b & 0x7F) << shift
-            i += 1
-            if b < 0x80:
-                break
-            shift += 7
+        n, i = uvarint(hdr, 1, len(hdr), 10, f"type name at {addr:#x}")
         if n > 1 << 16:
             raise ExplorerError(f"bad type name length {n} at {addr:#x}")
         return self.mem.read(addr + i, n).decode("utf-8", "replace")
