@@ -20,11 +20,8 @@ from elftools.elf.elffile import ELFFile
 
 from explorer.binary.buildinfo import BuildInfo, parse_buildinfo
 from explorer.core.elfcore import close_mapping
+from explorer.core.elfstructs import NT_GNU_BUILD_ID, NT_GO_BUILDID, LoadSegment, parse_notes
 from explorer.errors import BinaryFormatError, ExplorerError, InputError, NotGoError
-
-_NHDR = struct.Struct("<III")
-NOTE_GO_BUILDID = 4
-NOTE_GNU_BUILD_ID = 3
 
 
 @dataclass(frozen=True)
@@ -39,32 +36,6 @@ class Section:
     @property
     def end(self) -> int:
         return self.addr + self.size
-
-
-@dataclass(frozen=True)
-class LoadSegment:
-    vaddr: int
-    memsz: int
-    offset: int
-    filesz: int
-    flags: int
-
-
-def parse_notes(data: bytes | memoryview) -> list[tuple[str, int, bytes]]:
-    """(name, type, descriptor) of each ELF note in ``data``; stops at the first malformed one."""
-    out = []
-    pos = 0
-    while pos + 12 <= len(data):
-        namesz, descsz, ntype = _NHDR.unpack_from(data, pos)
-        pos += 12
-        desc_off = pos + ((namesz + 3) & ~3)
-        desc_end = desc_off + descsz
-        if desc_end > len(data):
-            break
-        name = bytes(data[pos : pos + namesz]).rstrip(b"\0").decode("latin-1")
-        out.append((name, ntype, bytes(data[desc_off:desc_end])))
-        pos = desc_off + ((descsz + 3) & ~3)
-    return out
 
 
 class Executable:
@@ -156,14 +127,14 @@ class Executable:
     def go_build_id(self) -> str | None:
         """The Go build ID (``.note.go.buildid``), as ``go tool buildid`` prints it."""
         for name, ntype, desc in self.notes:
-            if name == "Go" and ntype == NOTE_GO_BUILDID:
+            if name == "Go" and ntype == NT_GO_BUILDID:
                 return desc.decode("utf-8", "replace")
         return None
 
     @cached_property
     def gnu_build_id(self) -> str | None:
         for name, ntype, desc in self.notes:
-            if name == "GNU" and ntype == NOTE_GNU_BUILD_ID:
+            if name == "GNU" and ntype == NT_GNU_BUILD_ID:
                 return desc.hex()
         return None
 

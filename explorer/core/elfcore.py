@@ -21,13 +21,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from explorer.core.elfstructs import (
+    EHDR,
+    ELF_MAGIC,
+    EM_AARCH64,
+    EM_X86_64,
+    ET_CORE,
+    PHDR,
+    PT_LOAD,
+    PT_NOTE,
+    Ehdr,
+    LoadSegment,
+    Phdr,
+    iter_notes,
+)
 from explorer.errors import CoreFormatError, InputError
-
-ET_CORE = 4
-EM_X86_64 = 62
-EM_AARCH64 = 183
-PT_LOAD = 1
-PT_NOTE = 4
 
 NT_PRSTATUS = 1
 NT_FPREGSET = 2
@@ -58,35 +66,21 @@ SIGNAL_NAMES = {
 # Signals whose siginfo carries a faulting address in si_addr.
 FAULT_SIGNALS = {4, 7, 8, 11}
 
-_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
-_PHDR = struct.Struct("<IIQQQQQQ")
-_NHDR = struct.Struct("<III")
-
 # Magic numbers of the compressed formats we accept in place of a core.
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 LZ4_MAGIC = b"\x04\x22\x4d\x18"
-ELF_MAGIC = b"\x7fELF"
 
 
 @dataclass(frozen=True)
-class Segment:
+class Segment(LoadSegment):
     """One PT_LOAD segment of the core.
 
     ``filesz`` is what the kernel meant to write; ``available`` is how much of it the file really
     holds (less than ``filesz`` when the core was truncated).
     """
 
-    vaddr: int
-    memsz: int
-    offset: int
-    filesz: int
     available: int
-    flags: int
-
-    @property
-    def end(self) -> int:
-        return self.vaddr + self.memsz
 
     @property
     def truncated(self) -> bool:
@@ -295,33 +289,31 @@ class CoreFile:
         d = self.data
         if self.size == 0:
             raise CoreFormatError(f"{self.path}: empty file, not a core")
-        if self.size < _EHDR.size or d[:4] != ELF_MAGIC:
+        if self.size < EHDR.size or d[:4] != ELF_MAGIC:
             raise CoreFormatError(f"{self.path}: not an ELF file, so not a core")
-        (ident, e_type, e_machine, _ver, _entry, e_phoff, _shoff, _flags, _ehsize, e_phentsize,
-         e_phnum, _shentsize, _shnum, _shstrndx) = _EHDR.unpack_from(d, 0)
-        if ident[4] != 2 or ident[5] != 1:
+        h = Ehdr._make(EHDR.unpack_from(d, 0))
+        if h.e_ident[4] != 2 or h.e_ident[5] != 1:
             raise CoreFormatError(f"{self.path}: only 64-bit little-endian cores are supported")
-        if e_type != ET_CORE:
-            raise CoreFormatError(f"{self.path}: an ELF file but not a core (e_type {e_type})")
-        if e_machine not in (EM_X86_64, EM_AARCH64):
-            raise CoreFormatError(f"{self.path}: unsupported machine {e_machine}")
-        self.machine = e_machine
-        self.arch = "amd64" if e_machine == EM_X86_64 else "arm64"
-        if e_phentsize != _PHDR.size or e_phnum == 0:
+        if h.e_type != ET_CORE:
+            raise CoreFormatError(f"{self.path}: an ELF file but not a core (e_type {h.e_type})")
+        if h.e_machine not in (EM_X86_64, EM_AARCH64):
+            raise CoreFormatError(f"{self.path}: unsupported machine {h.e_machine}")
+        self.machine = h.e_machine
+        self.arch = "amd64" if h.e_machine == EM_X86_64 else "arm64"
+        if h.e_phentsize != PHDR.size or h.e_phnum == 0:
             raise CoreFormatError(f"{self.path}: bad program header table")
-        if e_phoff + e_phnum * _PHDR.size > self.size:
+        if h.e_phoff + h.e_phnum * PHDR.size > self.size:
             raise CoreFormatError(f"{self.path}: truncated before the end of its program headers")
         self.segments: list[Segment] = []
         self._note_ranges: list[tuple[int, int]] = []
-        for i in range(e_phnum):
-            p_type, p_flags, p_offset, p_vaddr, _pa, p_filesz, p_memsz, _align = _PHDR.unpack_from(
-                d, e_phoff + i * _PHDR.size
-            )
-            if p_type == PT_LOAD:
-                avail = max(0, min(p_filesz, self.size - p_offset)) if p_offset < self.size else 0
-                self.segments.append(Segment(p_vaddr, p_memsz, p_offset, p_filesz, avail, p_flags))
-            elif p_type == PT_NOTE:
-                self._note_ranges.append((p_offset, p_filesz))
+        for i in range(h.e_phnum):
+            ph = Phdr._make(PHDR.unpack_from(d, h.e_phoff + i * PHDR.size))
+            if ph.p_type == PT_LOAD:
+                off, filesz = ph.p_offset, ph.p_filesz
+                avail = max(0, min(filesz, self.size - off)) if off < self.size else 0
+                self.segments.append(Segment(ph.p_vaddr, ph.p_memsz, off, filesz, ph.p_flags, available=avail))
+            elif ph.p_type == PT_NOTE:
+                self._note_ranges.append((ph.p_offset, ph.p_filesz))
         self.segments.sort(key=lambda s: s.vaddr)
 
     # -- truncation ------------------------------------------------------------------------------
@@ -344,22 +336,10 @@ class CoreFile:
     # -- notes -----------------------------------------------------------------------------------
 
     def iter_notes(self) -> Iterator[tuple[str, int, memoryview]]:
-        """(name, type, descriptor) of every note the file holds, stopping at truncation."""
-        mv = memoryview(self.data)
+        """(name, type, descriptor) of every note the file holds, each PT_NOTE segment up to its
+        first truncated note."""
         for off, size in self._note_ranges:
-            end = min(off + size, self.size)
-            pos = off
-            while pos + _NHDR.size <= end:
-                namesz, descsz, ntype = _NHDR.unpack_from(self.data, pos)
-                pos += _NHDR.size
-                name_end = pos + namesz
-                desc_off = pos + ((namesz + 3) & ~3)
-                desc_end = desc_off + descsz
-                if desc_end > end:
-                    return
-                name = bytes(mv[pos:name_end]).rstrip(b"\0").decode("latin-1")
-                yield name, ntype, mv[desc_off:desc_end]
-                pos = desc_off + ((descsz + 3) & ~3)
+            yield from iter_notes(self.data, off, off + size)
 
     @cached_property
     def notes(self) -> CoreNotes:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import functools
 import os
-import struct
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from explorer.binary.elf import Executable, parse_notes
+from explorer.binary.elf import Executable
 from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_core
+from explorer.core.elfstructs import EHDR as _EHDR
+from explorer.core.elfstructs import PHDR as _PHDR
+from explorer.core.elfstructs import parse_notes
 from explorer.core.memory import PRIO_EXECUTABLE
 from explorer.errors import ExplorerError, InputError, UnreadableMemory
 from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, StackContext, Unwinder, _which_stack
@@ -27,9 +29,6 @@ if TYPE_CHECKING:
     from explorer.binary.pclntab import Pclntab
     from explorer.goruntime.goroutines import Goroutine, GReader
     from explorer.goruntime.layout import Layout
-
-_EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
-_PHDR = struct.Struct("<IIQQQQQQ")
 
 
 @dataclass(frozen=True)
