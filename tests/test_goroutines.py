@@ -185,25 +185,3 @@ def test_bt_json_of_crashing_goroutine(core_case: CoreCase, capsys: pytest.Captu
     assert ours[len(ours) - len(printed):] == printed
     user = [f for f in frames if not f["function"].startswith("runtime.")]
     assert user, "crashing goroutine has no user frame"
-
-
-@pytest.mark.parametrize("core_case", corpus_cases(modes=["opt", "noopt"], scenarios=["panic", "httpabort", "waits"]),
-                         ids=case_id, indirect=True)
-def test_frames_agree_with_dwarf_line_table(core_case: CoreCase, opened: dict[str, GoProcess]) -> None:
-    """Where DWARF exists, its line table names the same file:line as .gopclntab for every frame
-    (the innermost logical frame of each physical frame: DWARF's rows describe the inlined callee)."""
-    proc = open_case(core_case, opened)
-    assert proc.dwarf is not None
-    checked = 0
-    for g in proc.goroutines:
-        seen_phys = set()
-        for f in proc.backtrace(g).frames:
-            if f.physical in seen_phys:
-                continue
-            seen_phys.add(f.physical)
-            row = proc.dwarf.pc_to_line(f.sym_pc)
-            if row is None:  # assembly without line rows
-                continue
-            assert row == (f.file, f.line), f"goroutine {g.id} {f.function} at {f.sym_pc:#x}"
-            checked += 1
-    assert checked > 50

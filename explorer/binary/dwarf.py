@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
 
 __all__ = [
-    "CfaRule",
     "CompileUnit",
     "DwarfLookupError",
     "Field",
@@ -51,7 +50,6 @@ __all__ = [
     "GoDwarf",
     "GoType",
     "InlinedCall",
-    "LineRow",
     "LocationEntry",
     "LogicalFrame",
     "Piece",
@@ -781,25 +779,6 @@ class Piece:
         return self.kind in ("memory", "value", "implicit")
 
 
-class LineRow(NamedTuple):
-    """One row of a line table."""
-
-    address: int
-    file: str
-    line: int
-    column: int
-    is_stmt: bool
-    end_sequence: bool
-
-
-class CfaRule(NamedTuple):
-    """CFA = value of DWARF register ``register`` + ``offset``; the return address's rule."""
-
-    register: int
-    offset: int
-    ra_offset: int | None  # the return address is saved at CFA + ra_offset (None: no such rule)
-
-
 # --- location expressions ---------------------------------------------------------------------------
 
 class _Unknown(Exception):
@@ -1120,49 +1099,6 @@ class _Index:
         self.function_names: dict[str, int] | None = None  # built on first lookup by name
 
 
-class _LineTable:
-    def __init__(self, rows: list[LineRow], files: list[str]) -> None:
-        self.rows = rows
-        self.files = files
-        spans: list[tuple[int, int, int]] = []  # (start, end, row index)
-        seq: list[int] = []
-        for i, r in enumerate(rows):
-            if r.end_sequence:
-                for j, k in zip(seq, [*seq[1:], i], strict=False):
-                    if rows[k].address > rows[j].address:
-                        spans.append((rows[j].address, rows[k].address, j))
-                seq = []
-            else:
-                seq.append(i)
-        spans.sort()
-        self.starts = [s[0] for s in spans]
-        self.spans = spans
-
-    def lookup(self, pc: int) -> LineRow | None:
-        i = bisect.bisect_right(self.starts, pc) - 1
-        if i < 0:
-            return None
-        start, end, row = self.spans[i]
-        return self.rows[row] if start <= pc < end else None
-
-
-class _Fde(NamedTuple):
-    low: int
-    high: int
-    cie: int
-    instr_start: int
-    instr_end: int
-
-
-class _Cie(NamedTuple):
-    code_align: int
-    data_align: int
-    ra_reg: int
-    instr_start: int
-    instr_end: int
-    address_size: int
-
-
 # --- the index --------------------------------------------------------------------------------------
 
 class GoDwarf:
@@ -1183,7 +1119,7 @@ class GoDwarf:
         self._indexes: dict[int, _Index] = {}
         self._types: dict[int, GoType] = {}
         self._subprograms: dict[int, Subprogram] = {}
-        self._line_tables: dict[int, _LineTable | None] = {}
+        self._file_tables: dict[int, list[str] | None] = {}
         self._sections: dict[str, bytes] = {}
 
     @classmethod
@@ -2259,46 +2195,30 @@ class GoDwarf:
             offset=origin_off if origin_off is not None else die.offset,
         )
 
-    # line tables ---------------------------------------------------------------------------------
-
-    def line_entries(self, cu: CompileUnit) -> list[LineRow]:
-        """Rows of ``cu``'s line table, in table order (decoded on first use)."""
-        table = self._line_table(cu)
-        return table.rows if table is not None else []
+    # line tables: only their file names -------------------------------------------------------
 
     def file_name(self, cu: CompileUnit, index: int) -> str | None:
         """File ``index`` of ``cu``'s line table (as ``DW_AT_decl_file``/``call_file`` use it)."""
-        table = self._line_table(cu)
-        if table is None or not 0 <= index < len(table.files):
+        files = self._file_table(cu)
+        if files is None or not 0 <= index < len(files):
             return None
-        return table.files[index] or None
+        return files[index] or None
 
-    def pc_to_line(self, pc: int) -> tuple[str, int] | None:
-        """(file, line) of ``pc`` from the DWARF line table (innermost inlined position)."""
-        cu = self.cu_for_pc(pc)
-        if cu is None:
-            return None
-        table = self._line_table(cu)
-        if table is None:
-            return None
-        row = table.lookup(pc)
-        return (row.file, row.line) if row is not None else None
-
-    def _line_table(self, cu: CompileUnit) -> _LineTable | None:
-        if cu.offset in self._line_tables:
-            return self._line_tables[cu.offset]
-        table = None
+    def _file_table(self, cu: CompileUnit) -> list[str] | None:
+        if cu.offset in self._file_tables:
+            return self._file_tables[cu.offset]
+        files = None
         if cu.stmt_list is not None:
             try:
-                table = self._parse_line_program(cu, cu.stmt_list)
+                files = self._parse_file_table(cu, cu.stmt_list)
             except (IndexError, ValueError) as exc:
                 raise BinaryFormatError(f"truncated line table of unit {cu.name!r}: {exc}") from exc
-        self._line_tables[cu.offset] = table
-        return table
+        self._file_tables[cu.offset] = files
+        return files
 
-    def _parse_line_program(self, cu: CompileUnit, offset: int) -> _LineTable:
-        """Decode one ``.debug_line`` program (versions 2–5) into rows; the state machine of
-        DWARF 5 §6.2. Our own decoder: pyelftools' takes ~1 s for the runtime unit of cmd/go."""
+    def _parse_file_table(self, cu: CompileUnit, offset: int) -> list[str]:
+        """The file names of the ``.debug_line`` program at ``offset`` (header versions 2-5);
+        the line-number program itself is not decoded (the pclntab maps pcs to lines)."""
         data = self._section(".debug_line")
         pos = offset
         unit_length = _u(data, pos, 4)
@@ -2313,26 +2233,14 @@ class GoDwarf:
             raise BinaryFormatError(f"line table at {offset:#x} runs past .debug_line")
         version = _u(data, pos, 2)
         pos += 2
-        address_size = cu.address_size
         if version >= 5:
-            address_size = data[pos]
             pos += 2  # address_size, segment_selector_size
-        header_length = _u(data, pos, offset_size)
-        pos += offset_size
-        program = pos + header_length
-        min_inst = data[pos]
-        pos += 1
-        max_ops = 1
+        pos += offset_size  # header_length
+        pos += 1  # minimum_instruction_length
         if version >= 4:
-            max_ops = data[pos] or 1
-            pos += 1
-        default_is_stmt = data[pos] != 0
-        line_base = int.from_bytes(data[pos + 1:pos + 2], "little", signed=True)
-        line_range = data[pos + 2]
-        opcode_base = data[pos + 3]
-        pos += 4
-        std_lengths = list(data[pos:pos + opcode_base - 1])
-        pos += opcode_base - 1
+            pos += 1  # maximum_operations_per_instruction
+        opcode_base = data[pos + 3]  # after default_is_stmt, line_base, line_range
+        pos += 4 + opcode_base - 1  # and standard_opcode_lengths
         dirs: list[str] = []
         files: list[str] = []
         if version >= 5:
@@ -2354,74 +2262,7 @@ class GoDwarf:
                 _, pos = uleb128(data, pos)
                 _, pos = uleb128(data, pos)
                 files.append(_join_path(dirs, name, di))
-            pos += 1
-        if line_range == 0:
-            raise BinaryFormatError(f"line table at {offset:#x} has line_range 0")
-
-        rows: list[LineRow] = []
-        pos = program
-        address, file, line, column, is_stmt = 0, 1, 1, 0, default_is_stmt
-        nfiles = len(files)
-
-        def fname(i: int) -> str:
-            return files[i] if 0 <= i < nfiles else f"<file {i}>"
-
-        def add_files(name: str, di: int) -> None:
-            files.append(_join_path(dirs, name, di))
-
-        while pos < end:
-            op = data[pos]
-            pos += 1
-            if op >= opcode_base:
-                adj = op - opcode_base
-                address += (adj // line_range) * min_inst // max_ops if max_ops > 1 \
-                    else (adj // line_range) * min_inst
-                line += line_base + adj % line_range
-                rows.append(LineRow(address, fname(file), line, column, is_stmt, False))
-            elif op == 0:  # extended
-                n, pos = uleb128(data, pos)
-                sub = data[pos] if n else 0
-                body = pos + 1
-                pos += n
-                if sub == 1:  # end_sequence
-                    rows.append(LineRow(address, fname(file), line, column, is_stmt, True))
-                    address, file, line, column, is_stmt = 0, 1, 1, 0, default_is_stmt
-                elif sub == 2:  # set_address
-                    address = _u(data, body, min(address_size, n - 1))
-                elif sub == 3:  # define_file
-                    name, p = _cstr(data, body)
-                    di, p = uleb128(data, p)
-                    add_files(name, di)
-                    nfiles = len(files)
-            elif op == 1:  # copy
-                rows.append(LineRow(address, fname(file), line, column, is_stmt, False))
-            elif op == 2:  # advance_pc
-                v, pos = uleb128(data, pos)
-                address += v * min_inst
-            elif op == 3:  # advance_line
-                v, pos = sleb128(data, pos)
-                line += v
-            elif op == 4:  # set_file
-                file, pos = uleb128(data, pos)
-            elif op == 5:  # set_column
-                column, pos = uleb128(data, pos)
-            elif op == 6:  # negate_stmt
-                is_stmt = not is_stmt
-            elif op == 7:  # set_basic_block
-                pass
-            elif op == 8:  # const_add_pc
-                address += ((255 - opcode_base) // line_range) * min_inst
-            elif op == 9:  # fixed_advance_pc
-                address += _u(data, pos, 2)
-                pos += 2
-            elif op in (10, 11):  # set_prologue_end, set_epilogue_begin
-                pass
-            elif op == 12:  # set_isa
-                _, pos = uleb128(data, pos)
-            else:
-                for _ in range(std_lengths[op - 1] if op - 1 < len(std_lengths) else 0):
-                    _, pos = uleb128(data, pos)
-        return _LineTable(rows, files)
+        return files
 
     def _entry_table(self, cu: CompileUnit, data: bytes, pos: int,
                      offset_size: int) -> tuple[list[dict[int, Any]], int]:
@@ -2469,201 +2310,6 @@ class GoDwarf:
                 entry[ct] = v
             entries.append(entry)
         return entries, pos
-
-    # call frame information ----------------------------------------------------------------------
-
-    @cached_property
-    def _fde_index(self) -> tuple[list[int], list[_Fde], dict[int, _Cie]]:
-        """Every FDE of ``.debug_frame`` sorted by start pc (CIEs parsed as they are referenced)."""
-        data = self._section(".debug_frame")
-        fdes: list[_Fde] = []
-        cies: dict[int, _Cie] = {}
-        addr_size = self.compile_units[0].address_size if self.compile_units else 8
-        pos = 0
-        try:
-            while pos + 4 <= len(data):
-                start = pos
-                length = _u(data, pos, 4)
-                pos += 4
-                off_size = 4
-                if length == 0xFFFFFFFF:
-                    length = _u(data, pos, 8)
-                    pos += 8
-                    off_size = 8
-                if length == 0:
-                    continue
-                end = pos + length
-                if end > len(data):
-                    raise BinaryFormatError(f"bad .debug_frame entry length at {start:#x}")
-                cie_id = _u(data, pos, off_size)
-                if cie_id == (1 << (8 * off_size)) - 1:
-                    cies[start] = self._parse_cie(data, pos + off_size, end, addr_size)
-                else:
-                    if cie_id not in cies:
-                        cies[cie_id] = self._parse_cie_at(data, cie_id, addr_size)
-                    cie = cies[cie_id]
-                    p = pos + off_size
-                    lo = _u(data, p, cie.address_size)
-                    rng = _u(data, p + cie.address_size, cie.address_size)
-                    fdes.append(_Fde(lo, lo + rng, cie_id, p + 2 * cie.address_size, end))
-                pos = end
-        except (IndexError, ValueError) as exc:
-            raise BinaryFormatError(f"truncated .debug_frame: {exc}") from exc
-        fdes.sort()
-        return [f.low for f in fdes], fdes, cies
-
-    def _parse_cie_at(self, data: bytes, offset: int, addr_size: int) -> _Cie:
-        length = _u(data, offset, 4)
-        pos = offset + 4
-        off_size = 4
-        if length == 0xFFFFFFFF:
-            length = _u(data, pos, 8)
-            pos += 8
-            off_size = 8
-        return self._parse_cie(data, pos + off_size, pos + length, addr_size)
-
-    @staticmethod
-    def _parse_cie(data: bytes, pos: int, end: int, addr_size: int) -> _Cie:
-        version = data[pos]
-        pos += 1
-        aug, pos = _cstr(data, pos)
-        if aug not in ("",):
-            raise BinaryFormatError(f"unsupported .debug_frame CIE augmentation {aug!r}")
-        if version >= 4:
-            addr_size = data[pos]
-            pos += 2  # address_size, segment_size
-        code_align, pos = uleb128(data, pos)
-        data_align, pos = sleb128(data, pos)
-        if version == 1:
-            ra = data[pos]
-            pos += 1
-        else:
-            ra, pos = uleb128(data, pos)
-        return _Cie(code_align, data_align, ra, pos, end, addr_size)
-
-    def cfa_rule(self, pc: int) -> CfaRule | None:
-        """How to compute the CFA at ``pc`` from ``.debug_frame``; None if no FDE covers it."""
-        starts, fdes, cies = self._fde_index
-        i = bisect.bisect_right(starts, pc) - 1
-        if i < 0 or not fdes[i].low <= pc < fdes[i].high:
-            return None
-        fde = fdes[i]
-        cie = cies[fde.cie]
-        data = self._section(".debug_frame")
-        state: dict[str, Any] = {"cfa_reg": -1, "cfa_off": 0, "rules": {}}
-        try:
-            self._run_cfa(data, cie.instr_start, cie.instr_end, cie, state, None, fde.low, None)
-            initial = {"cfa_reg": state["cfa_reg"], "cfa_off": state["cfa_off"],
-                       "rules": dict(state["rules"])}
-            self._run_cfa(data, fde.instr_start, fde.instr_end, cie, state, pc, fde.low, initial)
-        except (IndexError, ValueError) as exc:
-            raise BinaryFormatError(f"truncated CFA program for pc {pc:#x}: {exc}") from exc
-        if state["cfa_reg"] < 0:
-            return None
-        ra = state["rules"].get(cie.ra_reg)
-        return CfaRule(state["cfa_reg"], state["cfa_off"], ra)
-
-    @staticmethod
-    def _run_cfa(data: bytes, pos: int, end: int, cie: _Cie, st: dict[str, Any], pc: int | None,
-                 loc: int, initial: dict[str, Any] | None) -> None:
-        """Execute CFA instructions up to ``pc``; ``st`` holds the CFA and saved-register offsets
-        (only ``offset(N)`` rules are kept: other rules drop the register)."""
-        stack: list[tuple[int, int, dict[int, int]]] = []
-        rules: dict[int, int] = st["rules"]
-        ca, da = cie.code_align, cie.data_align
-        while pos < end:
-            op = data[pos]
-            pos += 1
-            hi, low = op >> 6, op & 0x3F
-            advance = None
-            if hi == 1:
-                advance = low * ca
-            elif hi == 2:
-                v, pos = uleb128(data, pos)
-                rules[low] = v * da
-            elif hi == 3:
-                if initial is not None and low in initial["rules"]:
-                    rules[low] = initial["rules"][low]
-                else:
-                    rules.pop(low, None)
-            elif op == 0x00:
-                pass
-            elif op == 0x01:
-                new = _u(data, pos, cie.address_size)
-                pos += cie.address_size
-                if pc is not None and new > pc:
-                    return
-                loc = new
-            elif op in (0x02, 0x03, 0x04):
-                size = {0x02: 1, 0x03: 2, 0x04: 4}[op]
-                advance = _u(data, pos, size) * ca
-                pos += size
-            elif op in (0x05, 0x11, 0x14, 0x15):  # offset_extended(_sf), val_offset(_sf)
-                r, pos = uleb128(data, pos)
-                if op in (0x05, 0x14):
-                    v, pos = uleb128(data, pos)
-                else:
-                    v, pos = sleb128(data, pos)
-                if op in (0x05, 0x11):
-                    rules[r] = v * da
-                else:
-                    rules.pop(r, None)
-            elif op == 0x06:
-                r, pos = uleb128(data, pos)
-                if initial is not None and r in initial["rules"]:
-                    rules[r] = initial["rules"][r]
-                else:
-                    rules.pop(r, None)
-            elif op in (0x07, 0x08):
-                r, pos = uleb128(data, pos)
-                rules.pop(r, None)
-            elif op == 0x09:
-                r, pos = uleb128(data, pos)
-                _, pos = uleb128(data, pos)
-                rules.pop(r, None)
-            elif op == 0x0A:
-                stack.append((st["cfa_reg"], st["cfa_off"], dict(rules)))
-            elif op == 0x0B:
-                if stack:
-                    st["cfa_reg"], st["cfa_off"], saved = stack.pop()
-                    rules.clear()
-                    rules.update(saved)
-            elif op == 0x0C:
-                st["cfa_reg"], pos = uleb128(data, pos)
-                st["cfa_off"], pos = uleb128(data, pos)
-            elif op == 0x0D:
-                st["cfa_reg"], pos = uleb128(data, pos)
-            elif op == 0x0E:
-                st["cfa_off"], pos = uleb128(data, pos)
-            elif op == 0x12:
-                st["cfa_reg"], pos = uleb128(data, pos)
-                v, pos = sleb128(data, pos)
-                st["cfa_off"] = v * da
-            elif op == 0x13:
-                v, pos = sleb128(data, pos)
-                st["cfa_off"] = v * da
-            elif op == 0x0F:  # def_cfa_expression: not representable as reg + offset
-                n, pos = uleb128(data, pos)
-                pos += n
-                st["cfa_reg"] = -1
-            elif op in (0x10, 0x16):  # expression, val_expression
-                r, pos = uleb128(data, pos)
-                n, pos = uleb128(data, pos)
-                pos += n
-                rules.pop(r, None)
-            elif op == 0x2E:  # GNU_args_size
-                _, pos = uleb128(data, pos)
-            elif op == 0x2F:  # GNU_negative_offset_extended
-                r, pos = uleb128(data, pos)
-                v, pos = uleb128(data, pos)
-                rules[r] = -v * da
-            else:
-                raise BinaryFormatError(f"unknown CFA instruction {op:#x}")
-            if advance is not None:
-                if pc is not None and loc + advance > pc:
-                    return
-                loc += advance
-
 
 def _join_path(dirs: Sequence[str], name: str, dir_index: int) -> str:
     if not name or name.startswith("/") or not (0 <= dir_index < len(dirs)):
