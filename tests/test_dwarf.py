@@ -312,6 +312,33 @@ def _ops(expr: bytes) -> int:
     return expr[0] if expr else -1
 
 
+def test_wrappers_are_trampolines(b: Build) -> None:
+    """DW_AT_trampoline marks the compiler's wrappers: in package main, exactly the functions the
+    pclntab gives the wrapper func ID (the encoding the runtime's traceback reads), among them the
+    pointer-receiver wrapper main.(*Square).Area of the value method Square.Area."""
+    from explorer.binary.elf import Executable
+    from explorer.binary.pclntab import FUNCID_WRAPPER_BY_MINOR, Pclntab
+
+    exe = Executable(b.exe)
+    data = exe.section_data(".gopclntab")
+    assert data is not None
+    pcln = Pclntab.parse(data, text_start=exe.symbol("runtime.text"))
+    wrapper_id = FUNCID_WRAPPER_BY_MINOR[_minor(b.version)]
+    dw = b.dwarf
+    ours, theirs = set(), set()
+    for name, lo, _hi in dw.functions_of("main"):
+        f = pcln.find_func(lo)
+        assert f is not None and f.entry == lo, name
+        fn = dw.function_at(lo)
+        assert fn is not None
+        if fn.trampoline:
+            ours.add(name)
+        if f.func_id == wrapper_id:
+            theirs.add(name)
+    assert ours == theirs and "main.(*Square).Area" in ours
+    exe.close()
+
+
 def test_variables_of_process(b: Build) -> None:
     dw = b.dwarf
     proc = dw.function_by_name("main.process")
