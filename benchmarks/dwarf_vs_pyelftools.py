@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Our DIE reader (explorer.binary.dwarf) against pyelftools' on the same questions.
 
-Prints figures (best of ``--repeat`` runs, each from a freshly opened file); asserts nothing. Why:
+Prints figures (CPU time of the best of ``--repeat`` runs, each from a freshly opened file);
+asserts nothing. Why:
 the package keeps its own DIE reader only where it is faster than pyelftools'
 (``elftools.dwarf``), and says by how much in its docstring; this measures it again.
 
@@ -46,9 +47,9 @@ from explorer.binary.elf import Executable  # noqa: E402
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t)
+        times.append(time.process_time() - t)
     return min(times), result
 
 

@@ -4,15 +4,16 @@ pyelftools (``elftools.dwarf``) can read all of this, and the package still uses
 container and for the DWARF constants. Its DIE reader is not used because it builds a Python
 object (a ``DIE``, a ``construct`` container and an ``AttributeValue`` per attribute) for every DIE
 it steps over, where this one decodes straight into a dict and skips what a request does not need
-(see :class:`~explorer.binary.dwarf.abbrevs.Scanner`). Measured with
-``benchmarks/dwarf_vs_pyelftools.py`` (best of 3, the same questions asked through each reader,
-Go 1.27.3, DWARF 5; pyelftools 0.33):
+(see :class:`~explorer.binary.dwarf.abbrevs.Scanner`). It is faster on every question the
+program asks; measured with ``benchmarks/dwarf_vs_pyelftools.py`` (CPU time, best of 3, the same
+questions through each reader, pyelftools 0.33; cmd/go of 19-23 MB and the corpus crasher of
+9-11 MB, built by Go 1.24.11 (DWARF 4) and 1.27.3 (DWARF 5)):
 
-- the first type lookup (open, ``runtime.g`` and its fields' types): 7x faster on cmd/go (23 MB),
-  13x on the corpus crasher (11 MB);
-- every type of the runtime units with its fields: 6x (cmd/go) and 8x (crasher);
-- the function at a pc with its variables (300 pcs): 1.3-1.9x, while also resolving their types
-  and location lists. These read a few small subtrees: the reader's edge is smallest there.
+- the first type lookup (open, ``runtime.g``, its fields and their types): 7-9x faster on cmd/go,
+  12-14x on the crasher;
+- every type of the runtime units with its fields' types: 5-7x (cmd/go), 7-9x (crasher);
+- the function at a pc with its parameters and locals, 300 pcs: 5-6x (cmd/go), 5-9x (crasher),
+  though ours also decodes the variables' types and location lists.
 
 :class:`DieReader` holds the sections and the per-unit caches; :class:`~.godwarf.GoDwarf` builds
 the index on it. Methods with a leading underscore are the package's internals.
