@@ -317,7 +317,8 @@ def test_wrappers_are_trampolines(b: Build) -> None:
     pclntab gives the wrapper func ID (the encoding the runtime's traceback reads), among them the
     pointer-receiver wrapper main.(*Square).Area of the value method Square.Area."""
     from explorer.binary.elf import Executable
-    from explorer.binary.pclntab import FUNCID_WRAPPER_BY_MINOR, Pclntab
+    from explorer.binary.goabi import FUNCID_WRAPPER_BY_MINOR
+    from explorer.binary.pclntab import Pclntab
 
     exe = Executable(b.exe)
     data = exe.section_data(".gopclntab")

@@ -28,7 +28,8 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from explorer.binary.pclntab import PcHeader, Pclntab, parse_header
+from explorer.binary.pcheader import PcHeader, parse_header
+from explorer.binary.pclntab import Pclntab
 from explorer.errors import BinaryFormatError, NotGoError
 
 SectionBytes = tuple[int, bytes | bytearray | memoryview]

@@ -37,98 +37,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from explorer.binary.goabi import (
+    FUNC_FLAG_ASM,
+    FUNC_FLAG_SPWRITE,
+    FUNC_FLAG_TOPFRAME,
+    FUNCDATA_INL_TREE,
+    FUNCID_WRAPPER_BY_MINOR,
+    MAGIC_GO118,
+    MAGIC_GO120,
+    NO_FUNCDATA,
+    PCDATA_INL_TREE_INDEX,
+)
+from explorer.binary.pcheader import PcHeader, parse_header
 from explorer.binary.varint import uvarint
 from explorer.errors import BinaryFormatError
 
-MAGIC_GO118 = 0xFFFFFFF0  # Go 1.18–1.19
-MAGIC_GO120 = 0xFFFFFFF1  # Go 1.20–1.27
-
-# internal/abi.FuncFlag bits (the same in every release 1.18–1.27).
-FUNC_FLAG_TOPFRAME = 1 << 0
-FUNC_FLAG_SPWRITE = 1 << 1
-FUNC_FLAG_ASM = 1 << 2
-
-# internal/abi PCDATA/FUNCDATA indices: unchanged from 1.18 to 1.27 (1.26 added PCDATA_PanicBounds = 4).
-PCDATA_UNSAFE_POINT = 0
-PCDATA_STACK_MAP_INDEX = 1
-PCDATA_INL_TREE_INDEX = 2
-PCDATA_ARG_LIVE_INDEX = 3
-PCDATA_PANIC_BOUNDS = 4
-FUNCDATA_ARGS_POINTER_MAPS = 0
-FUNCDATA_LOCALS_POINTER_MAPS = 1
-FUNCDATA_STACK_OBJECTS = 2
-FUNCDATA_INL_TREE = 3
-FUNCDATA_OPEN_CODED_DEFER_INFO = 4
-FUNCDATA_ARG_INFO = 5
-FUNCDATA_ARG_LIVE_INFO = 6
-FUNCDATA_WRAP_INFO = 7
-
-# internal/abi.FuncIDWrapper is the last FuncID and moves as FuncIDs are added: 1.21 has 21 special
-# ids before it; 1.22 added FuncID_corostart; 1.25 replaced runfinq by runFinalizers and runCleanups.
-# Prefer names for special functions; this is only for eliding inlined wrappers like the runtime.
-FUNCID_WRAPPER_BY_MINOR: dict[int, int] = {21: 21, 22: 22, 23: 22, 24: 22, 25: 23, 26: 23, 27: 23}
-
-_NO_FUNCDATA = 0xFFFFFFFF
 _MAX_INLINE_DEPTH = 1024  # far beyond any real inlining budget; a guard against cyclic trees
-
-
-@dataclass(frozen=True, slots=True)
-class PcHeader:
-    """The decoded ``runtime.pcHeader`` at the start of ``.gopclntab``."""
-
-    magic: int
-    min_lc: int
-    ptr_size: int
-    nfunc: int
-    nfiles: int
-    text_start: int  # 0 from Go 1.26 (the word is unused)
-    funcname_offset: int
-    cu_offset: int
-    filetab_offset: int
-    pctab_offset: int
-    pcln_offset: int
-    byteorder: str  # "<" or ">"
-
-    @property
-    def size(self) -> int:
-        """Size of the header in bytes."""
-        return 8 + 8 * self.ptr_size
-
-
-def parse_header(data: bytes | bytearray | memoryview) -> PcHeader:
-    """Decode and check the ``pcHeader`` at the start of ``data``."""
-    if len(data) < 8:
-        raise BinaryFormatError(".gopclntab is too short for a header")
-    head = bytes(data[:8])
-    for order in ("<", ">"):
-        magic, pad1, pad2, min_lc, ptr_size = struct.unpack(order + "IBBBB", head)
-        if magic in (MAGIC_GO118, MAGIC_GO120):
-            break
-    else:
-        magic = struct.unpack("<I", head[:4])[0]
-        raise BinaryFormatError(
-            f".gopclntab magic {magic:#010x} is not one of Go 1.18–1.27 (0xfffffff0, 0xfffffff1)"
-        )
-    if pad1 or pad2 or ptr_size not in (4, 8) or min_lc not in (1, 2, 4):
-        raise BinaryFormatError(
-            f".gopclntab header is malformed (pad {pad1},{pad2} minLC {min_lc} ptrSize {ptr_size})"
-        )
-    words = struct.Struct(order + ("Q" if ptr_size == 8 else "I") * 8)
-    if len(data) < 8 + words.size:
-        raise BinaryFormatError(".gopclntab is too short for its header")
-    nfunc, nfiles, text_start, fn_off, cu_off, file_off, pc_off, pcln_off = words.unpack(
-        bytes(data[8 : 8 + words.size])
-    )
-    hdr = PcHeader(magic, min_lc, ptr_size, nfunc, nfiles, text_start, fn_off, cu_off, file_off,
-                   pc_off, pcln_off, order)
-    for name, off in (("funcname", fn_off), ("cu", cu_off), ("filetab", file_off),
-                      ("pctab", pc_off), ("pcln", pcln_off)):
-        if not hdr.size <= off <= len(data):
-            raise BinaryFormatError(f".gopclntab {name} offset {off:#x} is outside the table")
-    # The ftab alone holds nfunc+1 pairs of u32 after pclnOffset.
-    if nfunc <= 0 or pcln_off + 8 * (nfunc + 1) > len(data):
-        raise BinaryFormatError(f".gopclntab function count {nfunc} does not fit the table")
-    return hdr
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +92,7 @@ class Func:
 
     def funcdata_offset(self, index: int) -> int | None:
         """Offset from ``moduledata.gofunc`` of funcdata ``index``, or None when absent."""
-        if 0 <= index < len(self.funcdata) and self.funcdata[index] != _NO_FUNCDATA:
+        if 0 <= index < len(self.funcdata) and self.funcdata[index] != NO_FUNCDATA:
             return self.funcdata[index]
         return None
 
