@@ -20,8 +20,8 @@ import re
 import struct
 from typing import TYPE_CHECKING
 
+import explorer.goruntime.expr.ops as ops
 from explorer.errors import ExplorerError, ExpressionError
-from explorer.goruntime.expr import ops
 from explorer.goruntime.expr.ops import Const, Operand
 from explorer.goruntime.expr.syntax import (
     AddrOf,
