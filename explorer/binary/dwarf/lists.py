@@ -81,7 +81,7 @@ def _pairs_v4(data: bytes, cu: CompileUnit, offset: int, with_expr: bool,
             expr = data[pos + 2:pos + 2 + n]
             pos += 2 + n
         if hi > lo:
-            out.append((base + lo, base + hi, expr))
+            out.append(((base + lo) & top, (base + hi) & top, expr))  # wrapping, as in DWARF 5
 
 
 def _entries_v5(dw: SectionReader, cu: CompileUnit, section: str, offset: int,
@@ -92,6 +92,7 @@ def _entries_v5(dw: SectionReader, cu: CompileUnit, section: str, offset: int,
     data = dw._section(section)
     with_expr = kinds is LLE_KINDS
     size = cu.address_size
+    mask = (1 << (8 * size)) - 1
     base = cu.low_pc
     out: list[tuple[int, int, bytes]] = []
     pos = offset
@@ -120,7 +121,9 @@ def _entries_v5(dw: SectionReader, cu: CompileUnit, section: str, offset: int,
         elif kind == "offset_pair":
             a, pos = uleb128(data, pos)
             b, pos = uleb128(data, pos)
-            lo, hi = base + a, base + b
+            # Offsets are unsigned and wrap: Go's linker writes a range below the unit's base
+            # address as offsets near 2**64 (cmd/go's crypto/tls unit, Go 1.25+).
+            lo, hi = (base + a) & mask, (base + b) & mask
         elif kind == "default_location":
             lo, hi = 0, (1 << (8 * size)) - 1
         elif kind == "start_end":
