@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("textual")
-
 from explorer.goruntime.process import GoProcess
 from explorer.tui.app import GoCoreApp
 from explorer.tui.hexview import HexScreen, HexView

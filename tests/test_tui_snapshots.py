@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-pytest.importorskip("textual")
-pytest.importorskip("pytest_textual_snapshot")
-
+from needs import need_module
 from test_tui import HANDLER, command, frame_settled, make_app, wait_for, wait_ready
 
 from explorer.demo import prepare
 from explorer.tui.hexview import HexScreen
 from explorer.tui.panes import VariablesTree
+
+# The snap_compare fixture comes from this plugin: without it, skip (fail under CI=true).
+need_module("pytest_textual_snapshot", "pip install pytest-textual-snapshot")
 
 SIZE = (160, 48)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -22,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from needs import need_tool
 
 REPO = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 160, 48
 HANDLER = "main.(*orderServer).ServeHTTP"
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+need_tool("tmux", "apt-get install tmux")
 
 
 class Tmux:
