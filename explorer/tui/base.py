@@ -1,0 +1,181 @@
+"""The app's shared ground: its state, the main screen, and how errors become notifications.
+
+The app is built in layers, one concern each (every layer a Textual ``App`` subclass, so its ``@on``
+handlers and ``@work`` workers are registered as usual):
+
+- :class:`AppBase` (here): state, widget lookup, error reporting;
+- :class:`explorer.tui.navigation.Navigation`: loading, goroutines, frames and their details;
+- :class:`explorer.tui.inspection.Inspection`: values, the hex view, search, save, print;
+- :class:`explorer.tui.cmdline.CommandLineApp`: the ``:`` line, help and the command palette;
+- :class:`explorer.tui.app.GoCoreApp`: bindings, CSS, start-up.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Input
+from textual.worker import Worker, WorkerState
+
+from explorer.errors import ExplorerError
+from explorer.render.values import summary as value_summary
+from explorer.tui.guard import guarded
+from explorer.tui.panes import (
+    BacktraceView,
+    CrashSummary,
+    DisasmView,
+    GoroutineList,
+    GroupRow,
+    SourceView,
+    VariablesTree,
+    value_label,
+)
+from explorer.tui.session import Session
+from explorer.tui.widgets import CommandLine, KeyBar
+
+
+class MainScreen(Screen[None]):
+    """Goroutines and backtrace on the left; variables, source and disassembly on the right."""
+
+    def open_filter(self) -> None:
+        """Show the goroutine filter and focus it at once (keys typed right after / land there)."""
+        inp = self.query_one("#filter", Input)
+        inp.display = True
+        self.set_focus(inp)
+
+    def compose(self) -> ComposeResult:
+        yield CrashSummary(id="summary")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                with Vertical(id="goroutines-pane"):
+                    yield Input(placeholder="filter: function, file, status, wait reason or id  (esc clears)",
+                                id="filter")
+                    yield GoroutineList(id="goroutines")
+                yield BacktraceView(id="backtrace")
+            with Vertical(id="right"):
+                yield VariablesTree(id="variables")
+                with Horizontal(id="code"):
+                    yield SourceView(id="source")
+                    yield DisasmView(id="disasm")
+        yield CommandLine()
+        yield KeyBar()
+
+    @guarded
+    def on_mount(self) -> None:
+        self.query_one("#goroutines-pane").border_title = "Goroutines"
+        self.query_one(BacktraceView).border_title = "Backtrace"
+        self.query_one(VariablesTree).border_title = "Variables"
+        self.query_one(SourceView).border_title = "Source"
+        self.query_one(DisasmView).border_title = "Disassembly"
+        self.query_one("#filter").display = False
+        starter = getattr(self.app, "main_ready", None)
+        if starter is not None:
+            starter()
+
+
+class AppBase(App[None]):
+    """State and helpers every layer of the app uses."""
+
+    def __init__(self, session: Session, *, goroutine: int | None = None, frame: int | None = None,
+                 title: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.start_goroutine = goroutine
+        self.start_frame = frame
+        self.current_g: Any = None
+        self.frames: list[Any] = []
+        self.frame_index = 0
+        self.token = 0
+        self.loaded = False
+        self.load_failed = False
+        self.where_done = False
+        self.frame_ready: dict[str, int] = {}
+        self.goroutines: list[Any] = []
+        self.groups: list[GroupRow] | None = None
+        self.print_count = 0
+        self.started = time.monotonic()
+        self.internal_errors: list[BaseException] = []
+        self.notices: list[tuple[str, str]] = []
+        if title:
+            self.sub_title = title
+
+    # -- screens and widgets ---------------------------------------------------------------------
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0] if self.screen_stack else None
+        if not isinstance(screen, MainScreen):
+            raise ExplorerError("main screen is not up")
+        return screen
+
+    def q(self, cls: type[Any]) -> Any:
+        return self.main.query_one(cls)
+
+    # -- errors ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def worker_error_text(worker: Worker[Any]) -> str:
+        """What a failed worker's error says: the user's (ExplorerError) as it is, a bug as one."""
+        err = worker.error
+        if isinstance(err, ExplorerError):
+            return str(err)
+        return f"internal error ({worker.name}): {type(err).__name__}: {err}"
+
+    @guarded
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        err = event.worker.error
+        if err is not None and not isinstance(err, ExplorerError):
+            self.internal_errors.append(err)
+        self.notify(self.worker_error_text(event.worker), severity="error", timeout=8)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is also kept in :attr:`notices` (the tests read them; so could a user)."""
+        self.notices.append((str(severity), str(message)))
+        del self.notices[:-200]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def report(self, err: BaseException) -> None:
+        """Show an error as a notification: the user's (ExplorerError) as it is, a bug as one."""
+        if isinstance(err, ExplorerError):
+            self.notify(str(err), severity="error", timeout=6)
+            return
+        self.internal_errors.append(err)
+        self.log.error("internal error", err)
+        self.notify(f"internal error: {type(err).__name__}: {err}", severity="error", timeout=10)
+
+    def _safe(self, fn: Any, *args: Any) -> None:
+        """``fn(*args)``, an ExplorerError shown as a notification."""
+        try:
+            fn(*args)
+        except ExplorerError as e:
+            self.report(e)
+
+    # -- values ----------------------------------------------------------------------------------
+
+    def _label_rows(self, items: list[tuple[str, str, Any, str]]) -> list[tuple[Text, str, Any, bool]]:
+        """(name, path, value, tag) → (label, path, value, has_children), under the lock."""
+        rows = []
+        with self.session.lock:
+            for name, path, value, tag in items:
+                try:
+                    summary = value_summary(value)
+                except ExplorerError as e:
+                    summary = f"<{e}>"
+                label = value_label(name, value, summary)
+                if tag:
+                    label = Text.assemble((f"{tag} ", "dim"), label)
+                try:
+                    has = bool(value.has_children)
+                except ExplorerError:
+                    has = False
+                rows.append((label, path, value, has))
+        return rows
+

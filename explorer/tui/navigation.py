@@ -1,0 +1,456 @@
+"""Navigation: loading the goroutines, selecting a goroutine and a frame, the frame's details
+(variables, source, disassembly), filtering and grouping the goroutine list."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.markup import escape
+from textual.widgets import Input
+from textual.widgets.tree import TreeNode
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from explorer.errors import ExplorerError
+from explorer.render.values import named_children
+from explorer.tui.base import AppBase
+from explorer.tui.guard import guarded
+from explorer.tui.lines import LineList
+from explorer.tui.messages import (
+    BacktraceReady,
+    ChildrenReady,
+    DisasmReady,
+    FilterReady,
+    GroupsReady,
+    Loaded,
+    SourceReady,
+    SummaryReady,
+    VarsReady,
+    WhereProgress,
+)
+from explorer.tui.panes import (
+    BacktraceView,
+    CrashSummary,
+    DisasmView,
+    FilterRequested,
+    GoroutineList,
+    GroupRequested,
+    GroupRow,
+    SourceView,
+    VarData,
+    VariablesTree,
+)
+
+#: Children of one value shown at most (the rest is counted).
+MAX_CHILDREN = 1000
+#: How often the goroutine unwinder reports progress.
+PROGRESS_EVERY = 0.15
+
+
+class Navigation(AppBase):
+    """Goroutines, frames and the frame's details."""
+
+    @guarded
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The loader failed: say so in the backtrace pane, and show what the summary can say
+        without the goroutines (AppBase's handler shows the notification)."""
+        if event.state is not WorkerState.ERROR or event.worker.group != "load":
+            return
+        self.load_failed = True
+        self.q(GoroutineList).loading = False
+        msg = self.worker_error_text(event.worker)
+        self.q(BacktraceView).set_frames(None, [], [], f"could not read the goroutines: {msg}", None)
+        self.summary()  # what can be said without them: signal, version, build ID
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self) -> None:
+        s = self.session
+        with s.lock:
+            gs = list(s.proc.goroutines)
+            crashed = s.proc.crashed_goroutine
+        g, error = crashed, None
+        if self.start_goroutine is not None:
+            try:
+                with s.lock:
+                    g = s.proc.goroutine(self.start_goroutine)
+            except ExplorerError as e:
+                error = f"-g {self.start_goroutine}: {e}"
+        if g is None:
+            g = next((x for x in gs if x.id == 1), gs[0] if gs else None)
+        # The goroutines and the selected one's backtrace arrive together: one repaint, the first
+        # screen complete.
+        bt = self._backtrace_message(g, self.start_frame) if g is not None else None
+        self.post_message(Loaded(gs, crashed, g, error, bt))
+
+    def _post_backtrace(self, g: Any, frame: int | None) -> None:
+        self.post_message(self._backtrace_message(g, frame))
+
+    def _backtrace_message(self, g: Any, frame: int | None) -> BacktraceReady:
+        s = self.session
+        bt = s.proc.backtrace(g)
+        std = [s.is_std(f) for f in bt.frames]
+        cb = s.proc.created_by(g)
+        created = None
+        if cb:
+            parent = f" in goroutine {g.parent_goid}" if getattr(g, "parent_goid", None) else ""
+            created = f"{cb[0]}{parent}  {os.path.basename(cb[1])}:{cb[2]}"
+        return BacktraceReady(g, list(bt.frames), std, bt.error, created, frame)
+
+    @guarded
+    def on_loaded(self, msg: Loaded) -> None:
+        self.loaded = True
+        self.goroutines = msg.goroutines
+        gl = self.q(GoroutineList)
+        gl.loading = False
+        gl.set_goroutines(msg.goroutines, msg.crashed.addr if msg.crashed is not None else None)
+        if msg.error:
+            self.notify(msg.error, severity="error")
+        if msg.g is not None:
+            self.current_g = msg.g
+            gl.show_goroutine(msg.g)
+        if msg.backtrace is not None:
+            self.on_backtrace_ready(msg.backtrace)
+        # The rest (summary, every goroutine's 'where') after the first screen is painted.
+        self.call_after_refresh(self.summary)
+        self.call_after_refresh(self.unwind_all)
+
+    @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
+    def summary(self) -> None:
+        from explorer.goruntime.model import info_dict
+
+        with self.session.lock:
+            try:
+                info = info_dict(self.session.proc)
+            except ExplorerError as e:
+                info = self._basic_info(str(e))
+        self.post_message(SummaryReady(info))
+
+    def _basic_info(self, error: str) -> dict[str, Any]:
+        """The summary from the core's notes and the executable alone (when the runtime's state
+        cannot be read)."""
+        from explorer.core.elfcore import SIGNAL_NAMES
+
+        proc = self.session.proc
+        si = proc.core.notes.siginfo
+        signo = si.signo if si else None
+        return {
+            "executable": str(proc.exe.path), "go_version": proc.go_version, "arch": proc.core.arch,
+            "signal": signo, "signal_name": SIGNAL_NAMES.get(signo, f"signal {signo}") if signo else None,
+            "fault_address": si.addr if si else None, "go_signal": None, "crashed_goroutine": None,
+            "goroutines": "?", "threads": len(proc.core.threads), "build_id_match": proc.build_id_match,
+            "panic": None, "errors": [error],
+        }
+
+    @guarded
+    def on_summary_ready(self, msg: SummaryReady) -> None:
+        warnings = [(w.code, w.message) for w in self.session.proc.warnings]
+        warnings += [("error", e) for e in msg.info.get("errors", [])]
+        self.q(CrashSummary).show_info(msg.info, warnings)
+
+    @work(thread=True, exclusive=True, group="unwind-all", exit_on_error=False)
+    def unwind_all(self) -> None:
+        """Every goroutine's backtrace (for the 'where' column, filtering and grouping)."""
+        worker = get_current_worker()
+        s = self.session
+        gs = self.goroutines
+        chunk: dict[int, tuple[str, str]] = {}
+        last = time.monotonic()
+        for i, g in enumerate(gs):
+            if worker.is_cancelled:
+                return
+            frames = s.proc.backtrace(g).frames
+            if frames:
+                f = frames[s.default_frame(frames)]
+                chunk[g.addr] = (f.function, f"{os.path.basename(f.file)}:{f.line}")
+            else:
+                chunk[g.addr] = ("?", "")
+            if time.monotonic() - last > PROGRESS_EVERY:
+                self.post_message(WhereProgress(chunk, i + 1, len(gs)))
+                chunk, last = {}, time.monotonic()
+        self.post_message(WhereProgress(chunk, len(gs), len(gs)))
+
+    @guarded
+    def on_where_progress(self, msg: WhereProgress) -> None:
+        gl = self.q(GoroutineList)
+        gl.set_where(msg.where)
+        if msg.done < msg.total:
+            gl.set_subtitle(f"unwinding {msg.done}/{msg.total}")
+        else:
+            self.where_done = True
+            gl.set_subtitle(gl._subtitle())
+
+    # -- goroutine and frame selection -----------------------------------------------------------
+
+    @on(LineList.CursorMoved, "#goroutines")
+    @guarded
+    def _goroutine_moved(self, event: LineList.CursorMoved) -> None:
+        g = self.q(GoroutineList).current_goroutine()
+        if g is not None and (self.current_g is None or g.addr != self.current_g.addr):
+            self.select_goroutine(g)
+
+    @on(LineList.Activated, "#goroutines")
+    @guarded
+    def _goroutine_activated(self, event: LineList.Activated) -> None:
+        self.q(BacktraceView).focus()
+
+    def select_goroutine(self, g: Any, frame: int | None = None) -> None:
+        self.current_g = g
+        self.q(BacktraceView).border_title = escape(f"Backtrace: goroutine {g.id} [{g.header_status}]")
+        self.backtrace_worker(g, frame)
+
+    @work(thread=True, exclusive=True, group="backtrace", exit_on_error=False)
+    def backtrace_worker(self, g: Any, frame: int | None) -> None:
+        self._post_backtrace(g, frame)
+
+    @guarded
+    def on_backtrace_ready(self, msg: BacktraceReady) -> None:
+        if self.current_g is None or msg.g.addr != self.current_g.addr:
+            return
+        g = msg.g
+        self.frames = msg.frames
+        bt = self.q(BacktraceView)
+        thread = f" thread {g.thread}" if g.thread is not None else ""
+        bt.border_title = escape(f"Backtrace: goroutine {g.id} [{g.header_status}]{thread}")
+        bt.set_frames(g, msg.frames, msg.std, msg.error, msg.created_by)
+        if not msg.frames:
+            self._clear_frame(msg.error or "no frames")
+            return
+        index = self.session.default_frame(msg.frames)
+        if msg.frame is not None:
+            if 0 <= msg.frame < len(msg.frames):
+                index = msg.frame
+            else:
+                self.notify(f"goroutine {g.id} has no frame {msg.frame} (0..{len(msg.frames) - 1})",
+                            severity="error")
+        bt.set_cursor(index, notify=False, center=True)
+        # Frame details after this repaint: the backtrace shows first.
+        self.frame_index = index
+
+        def details() -> None:
+            if self.current_g is g and self.frames is msg.frames:
+                self.select_frame(index)
+
+        self.call_after_refresh(details)
+
+    @on(LineList.CursorMoved, "#backtrace")
+    @guarded
+    def _frame_moved(self, event: LineList.CursorMoved) -> None:
+        if event.index < len(self.frames) and event.index != self.frame_index:
+            self.select_frame(event.index)
+
+    @on(LineList.Activated, "#backtrace")
+    @guarded
+    def _frame_activated(self, event: LineList.Activated) -> None:
+        self.q(VariablesTree).focus()
+
+    def _clear_frame(self, why: str) -> None:
+        self.q(VariablesTree).clear_message(why)
+        self.q(SourceView).set_message(why)
+        self.q(DisasmView).set_message(why)
+
+    def select_frame(self, index: int) -> None:
+        """Show frame ``index`` of the current goroutine: variables, source, disassembly."""
+        if not self.frames:
+            return
+        index = max(0, min(index, len(self.frames) - 1))
+        self.frame_index = index
+        self.token += 1
+        self.frame_ready = {}
+        f = self.frames[index]
+        vt = self.q(VariablesTree)
+        vt.border_title = escape(f"Variables: frame {index} {f.function}")
+        vt.clear_message("loading…")
+        # Source and disassembly keep showing the previous frame until the new one is ready.
+        self.q(SourceView).border_title = escape(f"Source: {os.path.basename(f.file)}:{f.line} (loading…)")
+        self.q(DisasmView).border_title = "Disassembly (loading…)"
+        self.vars_worker(self.token, self.current_g, index)
+        self.source_worker(self.token, f)
+        self.disasm_worker(self.token, f)
+
+    # -- frame details ---------------------------------------------------------------------------
+
+
+    @work(thread=True, exclusive=True, group="vars", exit_on_error=False)
+    def vars_worker(self, token: int, g: Any, index: int) -> None:
+        try:
+            variables = self.session.variables(g, index)
+        except ExplorerError as e:
+            self.post_message(VarsReady(token, [], str(e)))
+            return
+        items = [(v.name, v.name, v.value, "arg" if v.kind == "arg" else "loc") for v in variables]
+        rows = self._label_rows(items)
+        self.post_message(VarsReady(token, rows, None if rows else "no arguments or locals"))
+
+    @guarded
+    def on_vars_ready(self, msg: VarsReady) -> None:
+        if msg.token != self.token:
+            return
+        vt = self.q(VariablesTree)
+        vt.clear()
+        for label, path, value, has in msg.rows:
+            vt.add_value(vt.root, label, path, value, has)
+        if msg.message:
+            vt.root.add_leaf(Text(msg.message, style="dim italic"))
+        vt.root.expand()
+        if msg.rows:
+            vt.move_cursor(vt.root.children[0])
+        self.frame_ready["vars"] = msg.token
+
+    @on(VariablesTree.LoadChildren)
+    @guarded
+    def _load_children(self, event: VariablesTree.LoadChildren) -> None:
+        self.children_worker(event.node)
+
+    @work(thread=True, group="children", exit_on_error=False)
+    def children_worker(self, node: TreeNode[VarData]) -> None:
+        data = node.data
+        assert data is not None
+        try:
+            with self.session.lock:
+                children = list(named_children(data.value))
+        except ExplorerError:
+            self.post_message(ChildrenReady(node, [], 0))
+            raise
+        more = max(0, len(children) - MAX_CHILDREN)
+        items = []
+        for name, value in children[:MAX_CHILDREN]:
+            path = f"{data.path}{name}" if name.startswith("[") else f"{data.path}.{name}"
+            items.append((name, path, value, ""))
+        self.post_message(ChildrenReady(node, self._label_rows(items), more))
+
+    @guarded
+    def on_children_ready(self, msg: ChildrenReady) -> None:
+        if msg.node.tree is not None:
+            self.q(VariablesTree).fill_children(msg.node, msg.rows, msg.more)
+
+    @work(thread=True, exclusive=True, group="source", exit_on_error=False)
+    def source_worker(self, token: int, f: Any) -> None:
+        title = f"Source: {os.path.basename(f.file)}:{f.line}"
+        try:
+            _src, lines = self.session.source_lines(f.file)
+        except ExplorerError as e:
+            self.post_message(SourceReady(token, None, f.line, f"Source: {os.path.basename(f.file)}:{f.line}",
+                                          str(e)))
+            return
+        self.post_message(SourceReady(token, lines, f.line, title, None, f.file))
+
+    @guarded
+    def on_source_ready(self, msg: SourceReady) -> None:
+        if msg.token != self.token:
+            return
+        sv = self.q(SourceView)
+        if msg.lines is None:
+            sv.set_message(msg.message or "no source", msg.title)
+        else:
+            sv.set_source(msg.lines, msg.line, msg.title, msg.path)
+        self.frame_ready["source"] = msg.token
+
+    @work(thread=True, exclusive=True, group="disasm", exit_on_error=False)
+    def disasm_worker(self, token: int, f: Any) -> None:
+        try:
+            listing = self.session.listing(f.pc)
+        except ExplorerError as e:
+            self.post_message(DisasmReady(token, None, None, str(e)))
+            return
+        current = listing.index_of(f.sym_pc or f.pc)
+        self.post_message(DisasmReady(token, listing, current, None))
+
+    @guarded
+    def on_disasm_ready(self, msg: DisasmReady) -> None:
+        if msg.token != self.token:
+            return
+        dv = self.q(DisasmView)
+        if msg.listing is None:
+            dv.set_message(msg.message or "no code")
+        else:
+            dv.set_listing(msg.listing, msg.current)
+        self.frame_ready["disasm"] = msg.token
+
+    # -- goroutine filter and grouping -----------------------------------------------------------
+
+    @on(FilterRequested)
+    @guarded
+    def _filter_requested(self) -> None:
+        self.main.open_filter()
+
+    @on(Input.Changed, "#filter")
+    @guarded
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_worker(event.value)
+
+    @on(Input.Submitted, "#filter")
+    @guarded
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.main.query_one("#filter", Input).display = False
+        self.q(GoroutineList).focus()
+
+    @guarded
+    def on_key(self, event: Any) -> None:
+        # Escape in the filter clears it and returns to the list.
+        if event.key == "escape" and isinstance(self.focused, Input) and self.focused.id == "filter":
+            event.stop()
+            self.focused.value = ""
+            self.focused.display = False
+            self.q(GoroutineList).focus()
+
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def filter_worker(self, text: str) -> None:
+        from explorer.goruntime.grouping import matches
+
+        text = text.strip()
+        if not text:
+            self.post_message(FilterReady(text, None))
+            return
+        worker = get_current_worker()
+        keep = set()
+        for g in self.goroutines:
+            if worker.is_cancelled:
+                return
+            if matches(self.session.proc, g, text):
+                keep.add(g.addr)
+        self.post_message(FilterReady(text, keep))
+
+    @guarded
+    def on_filter_ready(self, msg: FilterReady) -> None:
+        inp = self.main.query_one("#filter", Input)
+        if msg.text != inp.value.strip():
+            return
+        gl = self.q(GoroutineList)
+        gl.set_filter(msg.keep)
+        gl.set_subtitle(gl._subtitle())
+
+    @on(GroupRequested)
+    @guarded
+    def _group_requested(self, msg: GroupRequested) -> None:
+        gl = self.q(GoroutineList)
+        if not msg.grouped:
+            gl.apply_grouping(False)
+            return
+        if self.groups is not None:
+            gl.apply_grouping(True)
+            return
+        gl.set_subtitle("grouping…")
+        self.groups_worker()
+
+    @work(thread=True, exclusive=True, group="groups", exit_on_error=False)
+    def groups_worker(self) -> None:
+        from explorer.goruntime.grouping import group_goroutines
+
+        groups = group_goroutines(self.session.proc, self.goroutines)
+        self.post_message(GroupsReady([GroupRow(i, grp.status, list(grp.goroutines)) for i, grp in
+                                       enumerate(groups)]))
+
+    @guarded
+    def on_groups_ready(self, msg: GroupsReady) -> None:
+        self.groups = msg.groups
+        gl = self.q(GoroutineList)
+        gl.data.groups = msg.groups
+        gl.apply_grouping(True)
+
