@@ -8,6 +8,7 @@ The corpus program's httpabort scenario crashes in an HTTP handler whose frame h
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -609,3 +610,100 @@ def test_build_id_mismatch_is_shown(httpabort: Any, corpus: Any) -> None:
         asyncio.run(main())
     finally:
         app.session.proc.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Text the TUI does not control: typed by the user, or from a hostile core (issue 11)
+
+
+async def open_hex_on_body(pilot: Any) -> HexView:
+    app = pilot.app
+    await goto_frame_and_var(pilot, "body")
+    await pilot.press("x")
+    await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+    view: HexView = app.screen.query_one(HexView)
+    return view
+
+
+def test_markup_in_a_typed_path_is_text(httpabort: Any, body_bytes: bytes, tmp_path: Path) -> None:
+    """A path with "[" typed into the save dialog: saved as typed, and the overwrite question shows
+    it (a "[/b]" in it used to be parsed as a closing tag: a MarkupError ended the app)."""
+    app = make_app(httpabort.core, httpabort.binary)
+    (tmp_path / "q[").mkdir()
+    exists = tmp_path / "q[" / "b]"
+    exists.write_bytes(b"precious")
+    fresh = tmp_path / "[bold]new[@click=app.quit()].bin"
+
+    async def body(pilot: Any) -> None:
+        view = await open_hex_on_body(pilot)
+        assert view.length == len(body_bytes)
+        for path in (fresh, exists):
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "save dialog")
+            inp = app.screen.query_one("#save-path")
+            inp.value = str(path)
+            await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "overwrite question")
+        question = str(app.screen.query_one(".dialog-title").render())
+        assert f"{exists} exists" in question, question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: exists.read_bytes() != b"precious", "overwritten")
+        await wait_for(pilot, lambda: sum("saved 64 bytes" in m for m in notifications(app)) == 2, "notices")
+        assert any(str(fresh) in m for m in notifications(app))
+
+    run(app, body)
+    assert fresh.read_bytes() == body_bytes and exists.read_bytes() == body_bytes
+
+
+
+
+@pytest.fixture(scope="module")
+def hostile(corpus: Any) -> Any:
+    from corpus import make_core
+
+    _ = corpus
+    return make_core("1.24.11", "noopt", "panic", prog="tuihostile")
+
+
+#: What must never reach the terminal raw: C0 controls (but newline, in SVG layout), DEL, C1, bidi.
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_hostile_strings_are_escaped_on_screen(hostile: Any) -> None:
+    """The panic message, a local string, a map key and a printed value hold ESC/OSC/CSI, C1, a bidi
+    override and markup: every screen shows them escaped (\\x1b, \\u009b, \\u202e), as text."""
+    app = make_app(hostile.core, hostile.binary)
+    screens: list[str] = []
+
+    async def body(pilot: Any) -> None:
+        assert app.frames[app.frame_index].function == "main.handle"
+        screens.append(app.export_screenshot())
+        summary = str(app.query_one("#summary").render())
+        assert "panic: hostile osc0:\\x1b]0;PWNED-TITLE\\a osc52:\\x1b]52;c;aGFja2Vk\\a csi:\\x1b[2J" in summary
+        await pilot.press("tab")
+        tree = app.query_one(VariablesTree)
+        header = next(n for n in tree.root.children if "header" in str(n.label))
+        tree.move_cursor(header)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(header.children) == 1 and "KEY-TITLE" in str(header.children[0].label),
+                       "the map's key")
+        await command(pilot, "print evil")
+        await wait_for(pilot, lambda: any(m.startswith("evil = ") for m in notifications(app)), "printed")
+        await pilot.pause(0.3)
+        screens.append(app.export_screenshot())
+        labels = [str(n.label) for n in tree.root.children] + [str(header.children[0].label)]
+        evil = hostile.values["evil"]  # strconv.Quote of the local, printed by the program itself
+        assert any(lab.endswith(f"evil = {evil}") for lab in labels), labels
+        key = hostile.values["key"]
+        assert any(lab.startswith(f"[{key}] = ") for lab in labels), labels
+        await command(pilot, "x evil")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        await pilot.pause(0.2)
+        screens.append(app.export_screenshot())
+
+    run(app, body)
+    for svg in screens:
+        assert not RAW_CONTROL.search(svg), RAW_CONTROL.findall(svg)
+    assert "\\x1b]0;PWNED-TITLE\\a" in screens[0] and "\\u202edesrever\\u202c" in screens[0]
+    assert "[bold&#160;red]loud[/]" in screens[0]  # markup shown as text (SVG spaces are &#160;)
+    assert "\\x1b]0;KEY-TITLE\\a" in screens[1]

@@ -35,6 +35,7 @@ from explorer.tui.panes import (
     VariablesTree,
     value_label,
 )
+from explorer.tui.safetext import safe
 from explorer.tui.session import Session
 from explorer.tui.widgets import CommandLine, KeyBar
 
@@ -137,10 +138,13 @@ class AppBase(App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = False) -> None:
-        """Every notification is also kept in :attr:`notices` (the tests read them; so could a user)."""
-        self.notices.append((str(severity), str(message)))
+        """Show a toast. Messages quote values, paths and errors (from the core or typed by the user):
+        never markup, always escaped. Every notification is also kept in :attr:`notices` (the tests
+        read them; so could a user)."""
+        message, title = safe(str(message), keep_newlines=True), safe(str(title))
+        self.notices.append((str(severity), message))
         del self.notices[:-200]
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def report(self, err: BaseException) -> None:
         """Show an error as a notification: the user's (ExplorerError) as it is, a bug as one."""

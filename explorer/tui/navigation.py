@@ -9,7 +9,6 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.markup import escape
 from textual.widgets import Input
 from textual.widgets.tree import TreeNode
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -42,7 +41,9 @@ from explorer.tui.panes import (
     SourceView,
     VarData,
     VariablesTree,
+    full_status,
 )
+from explorer.tui.safetext import plain
 
 #: Children of one value shown at most (the rest is counted).
 MAX_CHILDREN = 1000
@@ -200,7 +201,7 @@ class Navigation(AppBase):
 
     def select_goroutine(self, g: Any, frame: int | None = None) -> None:
         self.current_g = g
-        self.q(BacktraceView).border_title = escape(f"Backtrace: goroutine {g.id} [{g.header_status}]")
+        self.q(BacktraceView).border_title = plain(f"Backtrace: goroutine {g.id} [{full_status(g)}]")
         self.backtrace_worker(g, frame)
 
     @work(thread=True, exclusive=True, group="backtrace", exit_on_error=False)
@@ -215,7 +216,7 @@ class Navigation(AppBase):
         self.frames = msg.frames
         bt = self.q(BacktraceView)
         thread = f" thread {g.thread}" if g.thread is not None else ""
-        bt.border_title = escape(f"Backtrace: goroutine {g.id} [{g.header_status}]{thread}")
+        bt.border_title = plain(f"Backtrace: goroutine {g.id} [{full_status(g)}]{thread}")
         bt.set_frames(g, msg.frames, msg.std, msg.error, msg.created_by)
         if not msg.frames:
             self._clear_frame(msg.error or "no frames")
@@ -263,10 +264,10 @@ class Navigation(AppBase):
         self.frame_ready = {}
         f = self.frames[index]
         vt = self.q(VariablesTree)
-        vt.border_title = escape(f"Variables: frame {index} {f.function}")
+        vt.border_title = plain(f"Variables: frame {index} {f.function}")
         vt.clear_message("loading…")
         # Source and disassembly keep showing the previous frame until the new one is ready.
-        self.q(SourceView).border_title = escape(f"Source: {os.path.basename(f.file)}:{f.line} (loading…)")
+        self.q(SourceView).border_title = plain(f"Source: {os.path.basename(f.file)}:{f.line} (loading…)")
         self.q(DisasmView).border_title = "Disassembly (loading…)"
         self.vars_worker(self.token, self.current_g, index)
         self.source_worker(self.token, f)

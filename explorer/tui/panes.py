@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.markup import escape
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static, Tree
@@ -17,6 +16,10 @@ from textual.widgets.tree import TreeNode
 from explorer.render.disasm import Listing, render_line
 from explorer.tui.guard import guarded
 from explorer.tui.lines import LineList
+from explorer.tui.safetext import plain, safe, safe_text
+
+#: The goroutine list's status column is at most this wide.
+MAX_STATUS_WIDTH = 32
 
 # ---------------------------------------------------------------------------------------------------
 # Goroutines
@@ -89,7 +92,10 @@ class GoroutineList(LineList):
             gs = sorted(gs, key=lambda g: g.addr != crashed_addr)
         self.data.goroutines = gs
         self.id_width = max((len(str(g.id)) for g in gs), default=1)
-        self.status_width = min(24, max((len(g.header_status) for g in gs), default=8))
+        # As wide as the longest status (the runtime's wait reasons are up to 25 characters,
+        # "GOMAXPROCS updater (idle)"); a longer one (garbage) ends in "…". The backtrace's title
+        # has the full status (", locked to thread"...).
+        self.status_width = min(MAX_STATUS_WIDTH, max((len(safe(g.header_status)) for g in gs), default=8))
         self.set_row_count(0, 0)
         self.rebuild()
 
@@ -166,7 +172,7 @@ class GoroutineList(LineList):
             first = grp.goroutines[0]
             t.append("▾ " if grp.index in self.data.expanded else "▸ ", style="bold")
             t.append(f"{len(grp.goroutines):>5}× ", style="bold magenta")
-            t.append(f"[{grp.status}] ", style="yellow")
+            t.append(f"[{safe(grp.status)}] ", style="yellow")
             self._append_where(t, first)
             return t
         g = obj
@@ -175,7 +181,9 @@ class GoroutineList(LineList):
         t.append(indent)
         t.append("✖ " if crashed else "  ", style="bold red")
         t.append(f"{g.id:>{self.id_width}} ", style="bold red" if crashed else "bold")
-        status = g.header_status[: self.status_width]
+        status = safe(g.header_status)
+        if len(status) > self.status_width:
+            status = status[: self.status_width - 1] + "…"
         t.append(f"{status:<{self.status_width}} ", style="green" if g.status == "running" else "yellow")
         self._append_where(t, g)
         if g.thread is not None:
@@ -187,8 +195,8 @@ class GoroutineList(LineList):
         if w is None:
             t.append("…", style="dim")
             return
-        t.append(w[0])
-        t.append(f"  {w[1]}", style="dim")
+        t.append(safe(w[0]))
+        t.append(f"  {safe(w[1])}", style="dim")
 
     @guarded
     def action_toggle_group(self) -> None:
@@ -247,6 +255,17 @@ class GoroutineList(LineList):
         super().action_activate()
 
 
+def full_status(g: Any) -> str:
+    """The goroutine's status as the runtime's traceback header has it between brackets: the wait
+    reason (or status), `` (scan)``, ``, locked to thread``."""
+    text = g.header_status
+    if getattr(g, "scan", False):
+        text += " (scan)"
+    if getattr(g, "lockedm", 0):
+        text += ", locked to thread"
+    return str(text)
+
+
 class GroupRequested(Message):
     def __init__(self, grouped: bool) -> None:
         super().__init__()
@@ -294,24 +313,24 @@ class BacktraceView(LineList):
         t = Text(no_wrap=True, end="")
         if index >= len(self.frames):
             if self.error and not self.frames:
-                t.append(f"  {self.error}", style="red")
+                t.append(f"  {safe(self.error)}", style="red")
             elif self.error:
-                t.append(f"  …backtrace stopped: {self.error}", style="red")
+                t.append(f"  …backtrace stopped: {safe(self.error)}", style="red")
             elif self.created_by:
-                t.append(f"  created by {self.created_by}", style="dim italic")
+                t.append(f"  created by {safe(self.created_by)}", style="dim italic")
             return t
         f = self.frames[index]
         std = self.std[index] if index < len(self.std) else False
         t.append(f"{f.index:>3} ", style="dim")
         name_style = "dim" if std else "bold"
-        t.append(f.function, style=name_style)
+        t.append(safe(f.function), style=name_style)
         if f.inlined:
             t.append(" (inlined)", style="dim italic")
         if f.stack != "g":
-            t.append(f" [{f.stack}]", style="dim magenta")
-        t.append(f"  {os.path.basename(f.file)}:{f.line}", style="dim" if std else "cyan")
+            t.append(f" [{safe(str(f.stack))}]", style="dim magenta")
+        t.append(f"  {safe(os.path.basename(f.file))}:{f.line}", style="dim" if std else "cyan")
         if getattr(f, "signal", None):
-            t.append(f"  ← signal {f.signal}", style="bold red")
+            t.append(f"  ← signal {safe(str(f.signal))}", style="bold red")
         return t
 
     def set_cursor(self, index: int, *, notify: bool = True, center: bool = False) -> None:
@@ -319,7 +338,6 @@ class BacktraceView(LineList):
             index = min(index, len(self.frames) - 1)
         super().set_cursor(index, notify=notify, center=center)
 
-    @guarded
     @guarded
     def action_hex(self) -> None:
         if self.frames and self.cursor < len(self.frames):
@@ -348,8 +366,8 @@ class SourceView(LineList):
 
     def set_source(self, lines: list[Text], current: int | None, title: str, path: str = "") -> None:
         self.lines, self.current, self.message = lines, current, None
-        self.border_title = escape(title)
-        self.border_subtitle = escape(os.path.dirname(path))
+        self.border_title = plain(title)
+        self.border_subtitle = plain(os.path.dirname(path))
         width = max((t.cell_len for t in lines), default=0) + 9
         self.set_row_count(len(lines), width)
         if current:
@@ -357,19 +375,19 @@ class SourceView(LineList):
 
     def set_message(self, message: str, title: str = "Source") -> None:
         self.lines, self.current, self.message = [], None, message
-        self.border_title = escape(title)
+        self.border_title = plain(title)
         self.border_subtitle = ""
         self.set_row_count(1)
 
     def row_text(self, index: int) -> Text:
         if self.message is not None:
-            return Text(self.message, style="dim italic", no_wrap=True, end="")
+            return plain(self.message, style="dim italic")
         t = Text(no_wrap=True, end="")
         cur = self.current == index + 1
         t.append(f"{index + 1:>5} ", style="bold yellow" if cur else "dim")
         t.append("▶ " if cur else "  ", style="bold red")
         if index < len(self.lines):
-            t.append_text(self.lines[index])
+            t.append_text(safe_text(self.lines[index]))  # a source file may hold controls too
         return t
 
 
@@ -385,7 +403,7 @@ class DisasmView(LineList):
 
     def set_listing(self, listing: Listing, current: int | None) -> None:
         self.listing, self.current, self.message = listing, current, None
-        self.border_title = escape(f"Disassembly: {listing.function}")
+        self.border_title = plain(f"Disassembly: {listing.function}")
         self.offset_digits = max(2, len(f"{listing.end - listing.entry:x}"))
         width = max((len(ln.operands) + len(ln.target_name or "") for ln in listing.lines), default=0)
         self.set_row_count(len(listing.lines) + (1 if listing.error else 0), width + 40)
@@ -399,15 +417,15 @@ class DisasmView(LineList):
 
     def row_text(self, index: int) -> Text:
         if self.message is not None or self.listing is None:
-            return Text(self.message or "", style="dim italic", no_wrap=True, end="")
+            return plain(self.message or "", style="dim italic")
         if index >= len(self.listing.lines):
-            return Text(f"  … {self.listing.error}", style="red", no_wrap=True, end="")
+            return plain(f"  … {self.listing.error}", style="red")
         ln = self.listing.lines[index]
         t = render_line(ln, self.listing.entry, current=index == self.current, offset_digits=self.offset_digits)
         prev = self.listing.lines[index - 1] if index else None
         if prev is None or prev.line != ln.line:
             t.append(f"  :{ln.line}", style="dim cyan")
-        return t
+        return safe_text(t)  # symbol names come from the executable
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -453,7 +471,11 @@ class VariablesTree(Tree[VarData]):
 
     def clear_message(self, message: str) -> None:
         self.clear()
-        self.root.add_leaf(Text(message, style="dim italic"))
+        self.root.add_leaf(plain(message, style="dim italic"))
+
+    def process_label(self, label: str | Text) -> Text:
+        """Labels are never markup (a ``str`` is shown as it is) and never hold a raw control."""
+        return super().process_label(safe_text(label) if isinstance(label, Text) else plain(label))
 
     def add_value(self, parent: TreeNode[VarData], label: Text, path: str, value: Any, has_children: bool,
                   expand: bool = False) -> TreeNode[VarData]:
@@ -511,10 +533,10 @@ class VariablesTree(Tree[VarData]):
 def value_label(name: str, value: Any, summary: str) -> Text:
     """``body = []uint8 len=64 cap=512 [79,82,68,57,...]`` (the summary names the type)."""
     t = Text(no_wrap=True, end="")
-    t.append(name, style="bold")
+    t.append(safe(name), style="bold")
     kind = getattr(value, "kind", "")
     t.append(" = ", style="dim")
-    t.append(summary, style="red" if kind == "unreadable" else "")
+    t.append(safe(summary), style="red" if kind == "unreadable" else "")
     return t
 
 
@@ -526,19 +548,19 @@ class CrashSummary(Static):
     """Signal, fault address, panic message, Go version, build-ID warning."""
 
     def show_loading(self, what: str) -> None:
-        self.update(Text.assemble(("gocore-tui ", "bold"), (what, "italic")))
+        self.update(Text.assemble(("gocore-tui ", "bold"), (safe(what), "italic")))
 
     def show_info(self, d: dict[str, Any], warnings: list[tuple[str, str]]) -> None:
         """``warnings``: (code, message) pairs; a build-ID mismatch gets a line of its own in red."""
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(os.path.basename(d.get("executable") or "?"), style="bold")
-        t.append(f"  {d.get('go_version') or 'Go ?'} {d.get('arch', '')}  ", style="cyan")
+        t.append(safe(os.path.basename(d.get("executable") or "?")), style="bold")
+        t.append(safe(f"  {d.get('go_version') or 'Go ?'} {d.get('arch', '')}  "), style="cyan")
         sig = d.get("signal_name")
         t.append("  │  ", style="dim")
-        t.append(f"{sig} ({d.get('signal')})" if sig else "no signal", style="bold red" if sig else "dim")
+        t.append(safe(f"{sig} ({d.get('signal')})") if sig else "no signal", style="bold red" if sig else "dim")
         go_sig = d.get("go_signal")
         if go_sig and go_sig.get("signal") != d.get("signal"):
-            t.append(f" after {go_sig['signal_name']} at pc {go_sig['pc']:#x}", style="red")
+            t.append(safe(f" after {go_sig['signal_name']} at pc {go_sig['pc']:#x}"), style="red")
         fault = d.get("fault_address")
         t.append("  fault address ", style="dim")
         t.append(f"{fault:#x}" if fault is not None else "-", style="bold" if fault is not None else "dim")
@@ -560,7 +582,9 @@ class CrashSummary(Static):
         p = Text(no_wrap=True, overflow="ellipsis")
         if panic:
             p.append("panic: ", style="bold red")
-            p.append(str(panic).splitlines()[0] if str(panic) else "")
+            # The first line (a panic message may hold newlines), escaped: it is the crashed
+            # program's text, possibly built from a request.
+            p.append(safe(str(panic).split("\n", 1)[0]))
         else:
             p.append("no panic recorded", style="dim")
         lines.append(p)
@@ -568,8 +592,8 @@ class CrashSummary(Static):
             if code == "build_id_mismatch":
                 message = ("build ID mismatch: this executable is not the one that dumped the core; "
                            "values and backtraces may be wrong")
-            lines.append(Text("⚠ " + message, style="bold white on red" if code == "build_id_mismatch" else "yellow",
-                              no_wrap=True, overflow="ellipsis"))
+            style = "bold white on red" if code == "build_id_mismatch" else "yellow"
+            lines.append(Text("⚠ " + safe(message), style=style, no_wrap=True, overflow="ellipsis"))
         out = Text("\n").join(lines)
         out.no_wrap = True
         out.overflow = "ellipsis"

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from explorer.tui.commands import help_rows
 from explorer.tui.guard import guarded
+from explorer.tui.safetext import plain, safe
 
 
 class CommandLine(Input):
@@ -134,10 +135,10 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(plain(self.title_text), classes="dialog-title", markup=False)
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             if self.hint:
-                yield Label(self.hint, classes="dialog-hint")
+                yield Label(plain(self.hint), classes="dialog-hint", markup=False)
 
     @guarded
     def on_mount(self) -> None:
@@ -169,7 +170,8 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
+            # The question names a path the user typed: text, never markup ("[/b]" would end the app).
+            yield Label(plain(self.question), classes="dialog-title", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Overwrite (y)", variant="error", id="yes")
                 yield Button("Cancel (n)", variant="primary", id="no")
@@ -203,10 +205,10 @@ class SaveDialog(ModalScreen[tuple[str, bool] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="save-dialog"):
-            yield Label(Text.assemble(("Save ", "bold"), self.what), classes="dialog-title")
+            yield Label(Text.assemble(("Save ", "bold"), safe(self.what)), classes="dialog-title", markup=False)
             yield Input(value=self.default_name, id="save-path")
-            yield Label(f"relative to {os.getcwd()}  ·  enter saves · esc cancels · ctrl+u clears",
-                        classes="dialog-hint")
+            yield Label(plain(f"relative to {os.getcwd()}  ·  enter saves · esc cancels · ctrl+u clears"),
+                        classes="dialog-hint", markup=False)
 
     @guarded
     def on_mount(self) -> None:
@@ -254,21 +256,21 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help"):
-            yield Label("gocore-tui: keys and commands  (esc closes)", classes="dialog-title")
+            yield Label("gocore-tui: keys and commands  (esc closes)", classes="dialog-title", markup=False)
             for title, rows in self.sections:
                 table = Table(title=title, title_justify="left", title_style="bold cyan", show_header=False,
                               box=None, pad_edge=False, expand=True)
                 table.add_column(style="bold yellow", no_wrap=True, width=26)
                 table.add_column(ratio=1)
                 for k, v in rows:
-                    table.add_row(k, v)
+                    table.add_row(Text(k), Text(v))
                 yield Static(table)
             cmds = Table(title=": commands (delve's words)", title_justify="left", title_style="bold cyan",
                          show_header=False, box=None, pad_edge=False, expand=True)
             cmds.add_column(style="bold yellow", no_wrap=True, width=40)
             cmds.add_column(ratio=1)
             for k, v in help_rows():
-                cmds.add_row(k, v)
+                cmds.add_row(Text(k), Text(v))
             yield Static(cmds)
 
     @guarded

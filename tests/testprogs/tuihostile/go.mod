@@ -1,0 +1,3 @@
+module example.com/tuihostile
+
+go 1.21
