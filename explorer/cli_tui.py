@@ -7,6 +7,7 @@ The core is opened before Textual starts, so an unreadable input fails like ever
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from explorer.errors import ExplorerError
@@ -28,7 +29,15 @@ def _run(core: str, binary: str | None, rules: list[tuple[str, str]], goroutine:
         app.run()
     finally:
         proc.close()
-    return 0
+    if app.crash_message:  # an unhandled error: one line naming the log file with the traceback
+        _say(app.crash_message)
+    return app.return_code or 0
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if there still is one."""
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

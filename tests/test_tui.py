@@ -655,6 +655,47 @@ def test_markup_in_a_typed_path_is_text(httpabort: Any, body_bytes: bytes, tmp_p
     assert fresh.read_bytes() == body_bytes and exists.read_bytes() == body_bytes
 
 
+def test_unhandled_error_logs_and_exits_non_zero(httpabort: Any, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error no handler catches (here, a widget that fails to render) ends the app with return
+    code 1, the traceback in a log file under $XDG_STATE_HOME/gocore-tui, and one line naming it."""
+    from explorer.tui.widgets import KeyBar
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    app = make_app(httpabort.core, httpabort.binary)
+    broken = False
+    original = KeyBar.render
+
+    def render(self: Any) -> Any:
+        if broken:
+            raise RuntimeError("injected [/b] \x1b]0;x\x07 failure")
+        return original(self)
+
+    monkeypatch.setattr(KeyBar, "render", render)
+
+    async def main() -> None:
+        nonlocal broken
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_ready(pilot)
+            broken = True
+            app.query_one(KeyBar).refresh()
+            await wait_for(pilot, lambda: app.return_code is not None, "the app to end")
+
+    try:
+        with pytest.raises(RuntimeError, match="injected"):
+            asyncio.run(main())
+    finally:
+        app.session.proc.close()
+    assert app.return_code == 1
+    assert app.crash_log is not None and app.crash_log.parent == tmp_path / "gocore-tui"
+    log = app.crash_log.read_text()
+    assert "Traceback" in log and "RuntimeError: injected" in log and "in render" in log
+    assert "\x1b" not in log and "\\x1b]0;x\\a" in log
+    line = app.crash_message
+    assert line is not None and "\n" not in line and "\x1b" not in line
+    assert line.startswith("gocore-tui: internal error: RuntimeError: injected [/b] \\x1b]0;x\\a failure")
+    assert str(app.crash_log) in line
+
 
 
 @pytest.fixture(scope="module")

@@ -33,15 +33,17 @@ need_tool("tmux", "apt-get install tmux")
 class Tmux:
     """One tmux server (its own socket) running one command in a WIDTH x HEIGHT window."""
 
-    def __init__(self, command: list[str], cwd: Path) -> None:
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None,
+                 size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
         self.socket = f"gocore-tui-test-{uuid.uuid4().hex[:8]}"
-        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PYTHONPATH": str(REPO),
+               **(env or {})}
         env.pop("TMUX", None)
         self.env = env
         inner = " ".join(shlex.quote(c) for c in command)
         # Keep the pane after the program ends, to see how it ended.
         self.started = time.monotonic()
-        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(WIDTH), "-y", str(HEIGHT),
+        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(size[0]), "-y", str(size[1]),
                    "-c", str(cwd), f"{inner}; echo EXITED $?; sleep 600")
 
     def _tmux(self, *args: str) -> str:
@@ -51,8 +53,9 @@ class Tmux:
             raise AssertionError(f"tmux {' '.join(args)}: {out.stderr}")
         return out.stdout
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "t")
+    def screen(self, joined: bool = False) -> str:
+        """The pane's text (``joined``: lines the terminal wrapped joined back)."""
+        return self._tmux("capture-pane", "-p", *(["-J"] if joined else []), "-t", "t")
 
     def keys(self, *keys: str) -> None:
         for k in keys:
@@ -80,6 +83,13 @@ class Tmux:
         self.type(line)
         self.keys("Enter")
 
+    def title(self) -> str:
+        return self._tmux("display-message", "-p", "-t", "t", "#{pane_title}").strip()
+
+    def kill_pane(self) -> None:
+        """Close the pane as a closed terminal window would: its processes get SIGHUP."""
+        self._tmux("kill-pane", "-t", "t")
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], env=self.env, capture_output=True, timeout=30)
 
@@ -88,14 +98,21 @@ class Tmux:
 def tmux_app(request: pytest.FixtureRequest) -> Any:
     sessions: list[Tmux] = []
 
-    def start(*args: str, cwd: Path = REPO) -> Tmux:
-        t = Tmux([sys.executable, "-m", "explorer", *args], cwd)
+    def start(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, wrapper: str = "",
+              size: tuple[int, int] = (WIDTH, HEIGHT)) -> Tmux:
+        """``python -m explorer ARGS``, or with ``wrapper`` (Python code that patches the app, then
+        runs the CLI on ARGS) ``python -c WRAPPER ARGS``."""
+        launch = ["-c", wrapper + _RUN_CLI] if wrapper else ["-m", "explorer"]
+        t = Tmux([sys.executable, *launch, *args], cwd, env, size)
         sessions.append(t)
         return t
 
     yield start
     for t in sessions:
         t.close()
+
+
+_RUN_CLI = "\nimport sys\nfrom explorer.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def _variables_rows(screen: str) -> list[str]:
@@ -274,3 +291,26 @@ def test_first_screen_on_corpus_cores(tmux_app: Any, corpus: Any, record_propert
         assert crashed, s
     t.keys("q")
     t.wait_text("EXITED 0")
+
+
+def test_unhandled_error_restores_the_terminal(tmux_app: Any, corpus: Any, tmp_path: Path) -> None:
+    """A bug that escapes every handler (injected: the help screen fails to compose): the terminal
+    comes back, one line names the log file holding the traceback, the exit status is 1."""
+    case = corpus("1.24.11", "noopt", "httpabort")
+    inject = ("from explorer.tui.widgets import HelpScreen\n"
+              "def compose(self):\n    raise RuntimeError('injected failure')\n"
+              "HelpScreen.compose = compose\n")
+    t = tmux_app(str(case.core), str(case.binary), cwd=tmp_path, env={"XDG_STATE_HOME": str(tmp_path)},
+                 wrapper=inject)
+    t.wait_text("Backtrace: goroutine")
+    t.keys("?")
+    s = t.wait(lambda s: "EXITED" in s, "the exit", timeout=30)
+    assert "EXITED 1" in s, s
+    assert "╭" not in s and "Goroutines" not in s, s  # the alternate screen is gone
+    lines = [ln for ln in t.screen(joined=True).splitlines() if ln.strip()]
+    assert len(lines) == 2, lines  # the one line, then the shell's EXITED
+    logs = list((tmp_path / "gocore-tui").glob("gocore-tui-crash-*.log"))
+    assert len(logs) == 1
+    assert lines[0] == f"gocore-tui: internal error: RuntimeError: injected failure (the traceback is in {logs[0]})"
+    assert "Traceback" in logs[0].read_text() and "injected failure" in logs[0].read_text()
+

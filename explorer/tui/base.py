@@ -13,6 +13,7 @@ handlers and ``@work`` workers are registered as usual):
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -24,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from explorer.errors import ExplorerError
 from explorer.render.values import summary as value_summary
+from explorer.tui.crashlog import crash_line, write_crash_log
 from explorer.tui.guard import guarded
 from explorer.tui.panes import (
     BacktraceView,
@@ -102,6 +104,9 @@ class AppBase(App[None]):
         self.started = time.monotonic()
         self.internal_errors: list[BaseException] = []
         self.notices: list[tuple[str, str]] = []
+        #: After an unhandled error: the log file with its traceback, and the line that names it.
+        self.crash_log: Path | None = None
+        self.crash_message: str | None = None
         if title:
             self.sub_title = title
 
@@ -154,6 +159,26 @@ class AppBase(App[None]):
         self.internal_errors.append(err)
         self.log.error("internal error", err)
         self.notify(f"internal error: {type(err).__name__}: {err}", severity="error", timeout=10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no handler caught (a rendering error, say): Textual ends the app and restores the
+        terminal; instead of its traceback with locals (a core's data) on the terminal, the traceback
+        goes to a log file and one line names it (:attr:`crash_message`); the return code is 1."""
+        if self.crash_message is None:
+            try:
+                log = write_crash_log(error, f"core: {self.session.proc.core.path}")
+            except Exception:  # the log is a courtesy: the app must still end cleanly
+                log = None
+            self.crash_log = log
+            self.crash_message = crash_line(error, log)
+        super()._handle_exception(error)
+        # Textual's own report (a traceback rendered with locals) is dropped: the one line is
+        # printed by the caller of run() (explorer.cli_tui), unwrapped, once the terminal is back.
+        self._exit_renderables.clear()
+
+    def _fatal_error(self) -> None:
+        # Textual renders a full traceback here (that _handle_exception then drops): only end the app.
+        self._close_messages_no_wait()
 
     def _safe(self, fn: Any, *args: Any) -> None:
         """``fn(*args)``, an ExplorerError shown as a notification."""
