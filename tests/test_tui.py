@@ -697,6 +697,30 @@ def test_unhandled_error_logs_and_exits_non_zero(httpabort: Any, tmp_path: Path,
     assert str(app.crash_log) in line
 
 
+def test_hex_view_ends_at_the_top_of_the_address_space(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+    top = (1 << 64) - 0x100
+
+    async def body(pilot: Any) -> None:
+        await command(pilot, f"x {top:#x} 4096")
+        await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "hex view")
+        view = app.screen.query_one(HexView)
+        assert (view.base, view.length) == (top, 0x100)
+        assert view.virtual_size.height == 16
+        title = str(app.screen.query_one("#hex-title").render())
+        assert "256 bytes" in title and "cut at the end of the address space" in title
+        await pilot.press("ctrl+end", "pagedown", "down", "down")
+        assert view.cursor == 0xFF
+        last = view._row_text(15).plain
+        assert last.startswith("fffffffffffffff0") and "??" in last
+        rows = [view.render_line(y).text for y in range(view.size.height)]
+        assert not any("10000000000000000" in r for r in rows), rows
+        await pilot.press("escape")
+        await command(pilot, "x 0x10000000000000000")
+        await wait_for(pilot, lambda: any("64-bit address space" in m for m in notifications(app)), "refusal")
+
+    run(app, body)
+
 
 @pytest.fixture(scope="module")
 def hostile(corpus: Any) -> Any:

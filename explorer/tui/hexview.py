@@ -28,9 +28,12 @@ from textual.widgets import Static
 
 from explorer.errors import ExplorerError
 from explorer.tui.guard import guarded
+from explorer.tui.safetext import safe
 from explorer.tui.session import Target
 
 ROW = 16
+#: The address space ends here: a view never shows a row past it.
+ADDRESS_END = 1 << 64
 #: Search reads the range in pieces this big.
 SEARCH_CHUNK = 1 << 20
 
@@ -153,9 +156,13 @@ class HexView(ScrollView, can_focus=True):
     # -- data ------------------------------------------------------------------------------------
 
     def set_target(self, target: Target) -> None:
+        if not 0 <= target.addr < ADDRESS_END:
+            raise ExplorerError(f"{target.addr:#x} is outside the 64-bit address space")
         self.target = target
         self.base = target.addr
-        self.length = target.size
+        # A range that would run past 0xffffffffffffffff stops there (the title says so).
+        self.length = min(max(0, target.size), ADDRESS_END - target.addr)
+        self.cut = target.size - self.length
         self._row_cache.clear()
         self.sel_anchor = None
         self.set_reactive(HexView.cursor, 0)
@@ -459,13 +466,16 @@ class HexScreen(Screen[None]):
         t = self.view.target
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(" x ", style="bold reverse")
-        title.append(f" {t.label}", style="bold")
+        title.append(f" {safe(t.label)}", style="bold")
         if t.type_name:
-            title.append(f"  {t.type_name}", style="cyan")
-        title.append(f"  {t.addr:#x}  {t.size} bytes", style="")
-        missing = t.size - self.memory.readable_prefix(t.addr, t.size) if t.size else 0
+            title.append(f"  {safe(t.type_name)}", style="cyan")
+        size = self.view.length
+        title.append(f"  {t.addr:#x}  {size} bytes", style="")
+        if self.view.cut:
+            title.append(f"  (cut at the end of the address space: {t.size} asked)", style="yellow")
+        missing = size - self.memory.readable_prefix(t.addr, size) if size else 0
         if missing:
-            title.append(f"  ({missing} bytes from {t.addr + t.size - missing:#x} not in the core: ??)",
+            title.append(f"  ({missing} bytes from {t.addr + size - missing:#x} not in the core: ??)",
                          style="yellow")
         self.query_one("#hex-title", Static).update(title)
 

@@ -70,6 +70,11 @@ def default_save_name(label: str, start: int, size: int, whole: int, base_addr: 
     return f"{name}-{start}-{start + size}.bin"
 
 
+def _check_address(text: str, addr: int) -> None:
+    if addr >= 1 << 64:
+        raise ExplorerError(f"{text}: past the end of the 64-bit address space")
+
+
 def package_of(function: str) -> str:
     """The package path of a function name: ``net/http.(*conn).serve`` → ``net/http``."""
     name = function.split("[", 1)[0]
@@ -159,11 +164,13 @@ class Session:
         rng = parse_range(text)
         if rng is not None:
             addr, size = rng
+            _check_address(text, addr)
             return Target(text, addr, length if length is not None else size)
         bare = parse_int(text)
         if bare is not None:
             if bare < 0:
                 raise ExplorerError(f"{text}: negative address")
+            _check_address(text, bare)
             return Target(text, bare, length if length is not None else DEFAULT_X_LEN)
         value = self.evaluate(text, g, frame_index)
         return self.value_target(text, value, length)
