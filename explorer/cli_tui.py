@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 
 from explorer.errors import ExplorerError
@@ -25,8 +26,23 @@ def _run(core: str, binary: str | None, rules: list[tuple[str, str]], goroutine:
         from explorer.tui.app import GoCoreApp
         from explorer.tui.session import Session
 
-        app = GoCoreApp(Session(proc, rules), goroutine=goroutine, frame=frame, title=title)
-        app.run()
+        session = Session(proc, rules)
+        app = GoCoreApp(session, goroutine=goroutine, frame=frame, title=title)
+        try:
+            app.run()  # SIGTERM and SIGHUP end it (GoCoreApp.on_signal)
+        finally:
+            # A save still running (the app was quit or signalled meanwhile) stops and removes its
+            # temporary file before the core is unmapped under it. The app's signal handlers are
+            # gone with its event loop: one more SIGTERM or SIGHUP must not kill the process now.
+            session.interrupt_saves()
+            previous = {sig: signal.signal(sig, lambda _s, _f: session.interrupt_saves())
+                        for sig in (signal.SIGTERM, signal.SIGHUP)}
+            try:
+                if not session.wait_saves(timeout=60):
+                    _say("gocore-tui: a save did not stop within 60 s")
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
     finally:
         proc.close()
     if app.crash_message:  # an unhandled error: one line naming the log file with the traceback
@@ -35,7 +51,7 @@ def _run(core: str, binary: str | None, rules: list[tuple[str, str]], goroutine:
 
 
 def _say(line: str) -> None:
-    """One line on stderr, if there still is one."""
+    """One line on stderr, if there still is one (after SIGHUP the terminal may be gone)."""
     with contextlib.suppress(OSError):
         print(line, file=sys.stderr)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -314,3 +315,63 @@ def test_unhandled_error_restores_the_terminal(tmux_app: Any, corpus: Any, tmp_p
     assert lines[0] == f"gocore-tui: internal error: RuntimeError: injected failure (the traceback is in {logs[0]})"
     assert "Traceback" in logs[0].read_text() and "injected failure" in logs[0].read_text()
 
+
+#: Saves in pieces of 16 KiB, 20 ms each: a 4 MiB save takes ~5 s, long enough to be interrupted.
+SLOW_SAVES = """
+import os, time
+from explorer.tui import session
+open(os.environ["GOCORE_TEST_PIDFILE"], "w").write(str(os.getpid()))
+import faulthandler, signal as _sig
+faulthandler.register(_sig.SIGUSR1, file=open(os.environ["GOCORE_TEST_PIDFILE"] + ".stacks", "w"), all_threads=True)
+session.SAVE_PIECE = 1 << 14
+_chunks = session.InterruptibleMemory.chunks
+def chunks(self, addr, size):
+    for piece in _chunks(self, addr, size):
+        time.sleep(0.02)
+        yield piece
+session.InterruptibleMemory.chunks = chunks
+"""
+
+
+def _big_readable_range(case: Any, size: int) -> int:
+    from explorer.goruntime.process import GoProcess
+
+    with GoProcess.open(case.core, case.binary) as proc:
+        return next(lo for lo, hi, reg in proc.memory.regions if reg.buf is not None and hi - lo >= size)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "closed terminal"])
+def test_signal_during_a_save_leaves_no_file(tmux_app: Any, corpus: Any, tmp_path: Path, how: str) -> None:
+    """SIGTERM, SIGHUP, or the terminal closing while the TUI saves 4 MiB: the app ends (exit status
+    128 + signal, the terminal restored) and neither the file nor its temporary file is left."""
+    case = corpus("1.24.11", "noopt", "httpabort")
+    size = 4 << 20
+    addr = _big_readable_range(case, size)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    pidfile = tmp_path / "pid"
+    t = tmux_app(str(case.core), str(case.binary), cwd=tmp_path, env={"GOCORE_TEST_PIDFILE": str(pidfile)},
+                 wrapper=SLOW_SAVES)
+    t.wait_text("Backtrace: goroutine")
+    pid = int(pidfile.read_text())
+    t.command(f"save {addr:#x}:{size} {out_dir / 'big.bin'}")
+    deadline = time.monotonic() + 20
+    while not any(p.stat().st_size > 0 for p in out_dir.iterdir()):  # the save's temporary file
+        assert time.monotonic() < deadline, f"no temporary file in {out_dir}"
+        time.sleep(0.05)
+    if how == "closed terminal":
+        t.kill_pane()
+    else:
+        os.kill(pid, signal.SIGTERM if how == "SIGTERM" else signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text():
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGUSR1)
+            time.sleep(1)
+            raise AssertionError("the app did not end:\n" + Path(str(pidfile) + ".stacks").read_text())
+        time.sleep(0.05)
+    assert list(out_dir.iterdir()) == []
+    if how != "closed terminal":
+        status = 128 + (signal.SIGTERM if how == "SIGTERM" else signal.SIGHUP)
+        s = t.wait(lambda s: "EXITED" in s, "the exit")
+        assert f"EXITED {status}" in s and "╭" not in s, s

@@ -12,6 +12,11 @@ handlers and ``@work`` workers are registered as usual):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +86,10 @@ class MainScreen(Screen[None]):
             starter()
 
 
+#: After SIGTERM or SIGHUP, the process ends at the latest this many seconds later.
+SIGNAL_GRACE = 5.0
+
+
 class AppBase(App[None]):
     """State and helpers every layer of the app uses."""
 
@@ -109,6 +118,35 @@ class AppBase(App[None]):
         self.crash_message: str | None = None
         if title:
             self.sub_title = title
+
+    # -- signals ---------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        # SIGTERM (kill, a shutdown) and SIGHUP (the terminal closed) end the app as q does, with the
+        # terminal restored and no half-written file left: a save in progress stops and removes its
+        # temporary file (Session.interrupt_saves; explorer.cli_tui waits for it).
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.on_signal, signum)
+
+    def on_signal(self, signum: int) -> None:
+        """End the app on a terminating signal; the exit status is the shell's 128 + signal."""
+        self.session.interrupt_saves()
+        # Leaving for good: a SIGCONT (a closed terminal sends one along with SIGHUP) must not make
+        # Textual re-enter application mode half-way through its shutdown.
+        for other in (signal.SIGCONT, signal.SIGTSTP):
+            signal.signal(other, signal.SIG_DFL)
+        # A terminal that is gone can also leave Textual's shutdown waiting on its output thread
+        # for ever: after a grace period, end the process anyway (saves cleaned up first).
+        threading.Thread(target=self._exit_anyway, args=(128 + signum,), name="gocore-tui-exit",
+                         daemon=True).start()
+        self.exit(return_code=128 + signum)
+
+    def _exit_anyway(self, status: int) -> None:
+        time.sleep(SIGNAL_GRACE)
+        self.session.wait_saves(timeout=30)
+        os._exit(status)
 
     # -- screens and widgets ---------------------------------------------------------------------
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, SaveError
 from explorer.goruntime.model import is_runtime_function
 from explorer.goruntime.unwind import Frame
 from explorer.render.source import SourceFinder
@@ -25,6 +25,8 @@ from explorer.render.source import SourceFinder
 DEFAULT_X_LEN = 256
 #: The hex view refuses ranges bigger than this.
 MAX_VIEW_BYTES = 1 << 32
+#: A save checks whether it was interrupted after each piece this big.
+SAVE_PIECE = 1 << 20
 
 _INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*)$")
 
@@ -93,6 +95,29 @@ class Target:
     type_name: str = ""
 
 
+class InterruptibleMemory:
+    """The process's memory as a save reads it: ``chunks`` in pieces of at most :data:`SAVE_PIECE`
+    bytes, raising :class:`SaveError` between two pieces once ``stop`` is set (a SIGTERM, SIGHUP or
+    quit while a save runs). Everything else is the memory's own."""
+
+    def __init__(self, memory: Any, stop: threading.Event) -> None:
+        self._memory = memory
+        self._stop = stop
+
+    def chunks(self, addr: int, size: int) -> Iterator[tuple[int, Any, str]]:
+        for start, data, reason in self._memory.chunks(addr, size):
+            if data is None:
+                yield start, data, reason
+                continue
+            for off in range(0, len(data), SAVE_PIECE):
+                if self._stop.is_set():
+                    raise SaveError("save interrupted: gocore-tui is closing")
+                yield start + off, data[off : off + SAVE_PIECE], reason
+
+    def __getattr__(self, name: str) -> Any:  # readable_prefix, why_unreadable, read...
+        return getattr(self._memory, name)
+
+
 class Session:
     """One open core for the TUI."""
 
@@ -100,6 +125,9 @@ class Session:
         self.proc = proc
         self.lock = threading.RLock()
         self.sources = SourceFinder(substitute)
+        self._saves = threading.Condition()
+        self._active = 0  # saves in progress
+        self._closing = threading.Event()
 
     # -- frames ----------------------------------------------------------------------------------
 
@@ -186,12 +214,36 @@ class Session:
         return Target(label, addr, size, type_name)
 
     def save(self, addr: int, size: int, path: str | Path, *, force: bool = False) -> int:
+        """Write the range to ``path`` (explorer.goruntime.save.save_memory, on the process's memory
+        read through :class:`InterruptibleMemory`); :meth:`interrupt_saves` stops it
+        between two pieces, and the save then removes what it wrote (its temporary file).
+
+        Runs without :attr:`lock`: it reads only the core's mmaps, and a big save must not hold up the
+        other workers."""
         try:
-            from explorer.goruntime.save import save_bytes
+            from explorer.goruntime.save import save_memory
         except ImportError as e:
             raise ExplorerError("saving is not available in this build (no save module)") from e
-        with self.lock:
-            return int(save_bytes(self.proc, addr, size, str(path), force=force))
+        with self._saves:
+            if self._closing.is_set():
+                raise SaveError("gocore-tui is closing: nothing saved")
+            self._active += 1
+        try:
+            return int(save_memory(InterruptibleMemory(self.proc.memory, self._closing), addr, size, str(path),
+                                  force=force))
+        finally:
+            with self._saves:
+                self._active -= 1
+                self._saves.notify_all()
+
+    def interrupt_saves(self) -> None:
+        """Stop every save in progress (and refuse new ones): the app is closing."""
+        self._closing.set()
+
+    def wait_saves(self, timeout: float | None = None) -> bool:
+        """Wait until no save is in progress (they have cleaned up); False on timeout."""
+        with self._saves:
+            return self._saves.wait_for(lambda: self._active == 0, timeout)
 
     # -- source --------------------------------------------------------------------------------
 
