@@ -772,3 +772,35 @@ def test_hostile_strings_are_escaped_on_screen(hostile: Any) -> None:
     assert "\\x1b]0;PWNED-TITLE\\a" in screens[0] and "\\u202edesrever\\u202c" in screens[0]
     assert "[bold&#160;red]loud[/]" in screens[0]  # markup shown as text (SVG spaces are &#160;)
     assert "\\x1b]0;KEY-TITLE\\a" in screens[1]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Details found on the way (issue 13)
+
+
+def test_palette_prefill_is_kept(httpabort: Any) -> None:
+    """The palette's "Print…" and "Goroutine…" open the command line with the verb typed: the keys
+    that follow are appended to it (they used to replace the selected prefill)."""
+    from textual.command import CommandPalette
+
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        inp = app.query_one("#cmdline")
+        for title, verb, typed in (("Print…", "print ", "body"), ("Goroutine…", "goroutine ", "1")):
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+            await type_text(pilot, title.rstrip("…"))
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.focused is inp, "the command line")
+            await pilot.pause(0.1)
+            assert inp.value == verb
+            await type_text(pilot, typed)
+            assert inp.value == verb + typed, inp.value
+            await pilot.press("escape")
+        await pilot.press("ctrl+g")
+        await type_text(pilot, "7")
+        assert inp.value == "goroutine 7"
+
+    run(app, body)

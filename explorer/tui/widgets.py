@@ -41,7 +41,9 @@ class CommandLine(Input):
     def __init__(self) -> None:
         super().__init__(placeholder=": for commands — goroutine N · frame N · up · down · print EXPR · "
                                      "x EXPR|ADDR [LEN] · save EXPR|ADDR:LEN PATH · help · quit",
-                         id="cmdline")
+                         # A prefilled verb ("print ", from the palette or ctrl+g) is kept: the
+                         # first key typed goes after it instead of replacing it.
+                         select_on_focus=False, id="cmdline")
         self._pos = 0
         self._return_to: Widget | None = None
         self.can_focus = False  # out of the tab order until ":" opens it
