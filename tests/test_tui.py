@@ -100,6 +100,23 @@ def notifications(app: GoCoreApp) -> list[str]:
     return [m for _severity, m in app.notices]
 
 
+def screen_lines(app: GoCoreApp) -> list[str]:
+    """The screen's text as a user sees it, one string per row (from Textual's SVG screenshot)."""
+    import html
+
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>', app.export_screenshot()):
+        text = html.unescape(m.group(3)).replace("\xa0", " ")
+        rows.setdefault(float(m.group(2)), []).append((float(m.group(1)), text))
+    out = []
+    for y in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[y]):
+            line = line.ljust(round(x / 12.2)) + text  # 12.2 px per cell in Textual's SVGs
+        out.append(line)
+    return out
+
+
 def handler_frame(app: GoCoreApp) -> int:
     return next(f.index for f in app.frames if f.function == HANDLER)
 
@@ -804,3 +821,60 @@ def test_palette_prefill_is_kept(httpabort: Any) -> None:
         assert inp.value == "goroutine 7"
 
     run(app, body)
+
+
+def test_backtrace_title_has_the_full_status(httpabort: Any) -> None:
+    """The backtrace's title shows the status between brackets as the runtime printed it
+    (``[IO wait]`` used to vanish: Textual read it as markup)."""
+    app = make_app(httpabort.core, httpabort.binary)
+    printed = {g.id: g.status for g in httpabort.trace.goroutines}
+    ids = [httpabort.ready["goroutines"]["net_read"][0], httpabort.values["handler_goid"]]
+    assert printed[ids[0]] == "IO wait"
+
+    async def body(pilot: Any) -> None:
+        for gid in ids:
+            await command(pilot, f"goroutine {gid}")
+            await wait_for(pilot, lambda g=gid: app.current_g.id == g and frame_settled(app), "goroutine")
+            await pilot.pause(0.1)
+            title = f"Backtrace: goroutine {gid} [{printed[gid]}]"
+            assert any(title in line for line in screen_lines(app)), (title, screen_lines(app))
+
+    run(app, body)
+
+
+def test_status_column_fits_every_wait_reason() -> None:
+    """Every wait reason of the newest runtime (its waitReasonStrings, read from the toolchain's
+    source) shows whole in the goroutine list, "GOMAXPROCS updater (idle)" the longest."""
+    from dataclasses import dataclass
+
+    from gotools import goroot
+    from textual.app import App, ComposeResult
+
+    src = (goroot("1.27.3") / "src" / "runtime" / "runtime2.go").read_text()
+    table = src[src.index("var waitReasonStrings"):]
+    reasons = [r for r in re.findall(r':\s*"([^"]*)",', table[: table.index("\n}")]) if r]
+    assert "GOMAXPROCS updater (idle)" in reasons and len(reasons) > 30
+
+    @dataclass
+    class FakeG:
+        addr: int
+        id: int
+        header_status: str
+        status: str = "waiting"
+        thread: int | None = None
+
+    class ListApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield GoroutineList(id="goroutines")
+
+    gs = [FakeG(0x1000 + i, i + 1, r) for i, r in enumerate(reasons)]
+    app = ListApp()
+
+    async def main() -> None:
+        async with app.run_test(size=(100, 30)):
+            gl = app.query_one(GoroutineList)
+            gl.set_goroutines(gs, None)
+            for i, g in enumerate(gs):
+                assert f" {g.header_status} " in gl.row_text(i).plain, gl.row_text(i).plain
+
+    asyncio.run(main())
