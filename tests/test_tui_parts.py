@@ -96,6 +96,14 @@ def test_search_patterns() -> None:
     assert parse_pattern("de ad be ef") == bytes.fromhex("deadbeef")
     assert parse_pattern("0xdeadbeef") == bytes.fromhex("deadbeef")
     assert parse_pattern("cafe") == b"cafe"
+    # An integer's little-endian bytes, as the inspector reads the bytes at the cursor.
+    assert parse_pattern("u32:0xdeadbeef") == bytes.fromhex("efbeadde")
+    assert parse_pattern("U64:1") == bytes.fromhex("0100000000000000")
+    assert parse_pattern("u16:-2") == bytes.fromhex("feff") and parse_pattern("u8:255") == b"\xff"
+    for bad in ("u8:256", "u32:x", "u16:0x10000"):
+        with pytest.raises(ExplorerError):
+            parse_pattern(bad)
+    assert parse_pattern("x:1") == b"x:1"  # not an integer form: text
     with pytest.raises(ExplorerError):
         parse_pattern("0xabc")
     with pytest.raises(ExplorerError):

@@ -38,12 +38,34 @@ ADDRESS_END = 1 << 64
 SEARCH_CHUNK = 1 << 20
 
 
+#: ``/u32:N``: an integer's bytes, little-endian (the inspector's reading), by width.
+INT_FORMS = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}
+#: The search prompt's hint (also in the help).
+SEARCH_HINT = ('text, "quoted text", bytes in order (4f 52 44 or 0x4f5244), '
+               "or an integer's little-endian bytes as the inspector reads them (u16:N u32:N u64:N)")
+
+
 def parse_pattern(text: str) -> bytes:
     """What ``/`` searches for: ``"text"`` (quoted) is text; ``0x4f5244`` or hex pairs separated by
-    spaces (``4f 52 44``) are bytes; anything else is text."""
+    spaces (``4f 52 44``) are these bytes in this order; ``u32:0xdeadbeef`` (``u8:``, ``u16:``,
+    ``u64:``) is the integer's little-endian bytes (``ef be ad de``), as the inspector below the
+    view reads the bytes at the cursor; anything else is text."""
     t = text.strip()
     if not t:
         raise ExplorerError("nothing to search for")
+    form, colon, number = t.partition(":")
+    if colon and form.lower() in INT_FORMS:
+        from explorer.tui.session import parse_int
+
+        size = INT_FORMS[form.lower()]
+        value = parse_int(number)
+        if value is None:
+            raise ExplorerError(f"{t}: {form}: wants an integer (42, 0x2a)")
+        if value < 0:
+            value += 1 << (8 * size)  # -1 is 0xff..ff, as a two's-complement value
+        if not 0 <= value < 1 << (8 * size):
+            raise ExplorerError(f"{t}: does not fit in {8 * size} bits")
+        return value.to_bytes(size, "little")
     if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
         return t[1:-1].encode()
     if t.lower().startswith("0x"):
@@ -106,7 +128,8 @@ class HexView(ScrollView, can_focus=True):
         Binding("escape", "clear_or_close", "Back", tooltip="Clear the selection, or close the hex view"),
         Binding("s", "save", "Save", tooltip="Save the selection (or the whole value) to a file"),
         Binding("g", "goto", "Go to", tooltip="Go to an address, +offset or expression"),
-        Binding("slash", "search", "Search", tooltip="Search for hex bytes or text"),
+        Binding("slash", "search", "Search", tooltip="Search: text, bytes in order (0x4f5244), or u32:N / u64:N "
+                "(an integer's little-endian bytes, as the inspector reads them)"),
         Binding("n", "search_next", "Next match"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -492,7 +515,7 @@ class HexScreen(Screen[None]):
             t.append(f"  │  selection +{sel[0]:#x}..+{sel[0] + sel[1] - 1:#x}: {sel[1]} bytes", style="bold cyan")
         else:
             t.append("  │  no selection (s saves the whole range)", style="dim")
-        t.append("  │  " + v.value_at_cursor(), style="dim")
+        t.append("  │  little-endian: " + v.value_at_cursor(), style="dim")
         self.query_one("#hex-status", Static).update(t)
 
     @guarded

@@ -14,7 +14,7 @@ from explorer.errors import ExplorerError
 from explorer.render.values import summary as value_summary
 from explorer.tui.base import AppBase
 from explorer.tui.guard import guarded
-from explorer.tui.hexview import HexScreen, HexView, SearchDone, find_bytes, parse_pattern
+from explorer.tui.hexview import SEARCH_HINT, HexScreen, HexView, SearchDone, find_bytes, parse_pattern
 from explorer.tui.lines import LineList
 from explorer.tui.messages import PrintReady, Saved, TargetReady
 from explorer.tui.panes import BacktraceView, DisasmView, VariablesTree
@@ -168,7 +168,8 @@ class Inspection(AppBase):
             view.last_pattern = pattern
             self.search_worker(view, pattern, view.cursor)
 
-        self.push_screen(PromptDialog("Search", 'text, "quoted text", hex bytes (4f 52 44) or 0x4f5244'), done)
+        self.push_screen(PromptDialog("Search", SEARCH_HINT, placeholder="customer  ·  0xdeadbeef  ·  u32:0xdeadbeef"),
+                         done)
 
     def hex_search_next(self, view: HexView) -> None:
         if view.last_pattern is not None:
