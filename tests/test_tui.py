@@ -893,3 +893,32 @@ def test_status_column_fits_every_wait_reason() -> None:
                 assert f" {g.header_status} " in gl.row_text(i).plain, gl.row_text(i).plain
 
     asyncio.run(main())
+
+
+def test_selection_status_name_and_file_agree(httpabort: Any, body_bytes: bytes, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """n shift+arrows select n bytes beyond the anchor (both ends included, as hex editors do); the
+    status line, the save dialog and the proposed file name show the same [start:end), and the file
+    holds exactly those bytes."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        view = await open_hex_on_body(pilot)
+        status = app.screen.query_one("#hex-status")
+        for moves, (start, end) in ((["shift+right"] * 4, (0, 5)), (["right"] * 8 + ["shift+left"] * 2, (6, 9))):
+            await pilot.press("ctrl+home", *moves)
+            assert view.selection == (start, end - start)
+            assert f"selection [{start}:{end}] {end - start} bytes" in str(status.render())
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "save dialog")
+            assert app.screen.query_one("#save-path").value == f"body-{start}-{end}.bin"
+            title = str(app.screen.query_one(".dialog-title").render())
+            assert f"body[{start}:{end}]: {end - start} bytes at {view.base + start:#x}" in title, title
+            await pilot.press("enter")
+            out = tmp_path / f"body-{start}-{end}.bin"
+            await wait_for(pilot, out.exists, out.name)
+            await wait_for(pilot, lambda: isinstance(app.screen, HexScreen), "back in the hex view")
+            assert out.read_bytes() == body_bytes[start:end]
+
+    run(app, body)

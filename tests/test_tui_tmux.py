@@ -162,7 +162,7 @@ def test_first_screen_and_the_whole_path(tmux_app: Any, corpus: Any, tmp_path: P
     assert " body " in s and "4f 52 44 39" in s
     for _ in range(3):
         t.keys("S-Right")
-    t.wait_text("selection +0x0..+0x3: 4 bytes")
+    t.wait_text("selection [0:4] 4 bytes")
 
     # s: the dialog has the focus and a proposed name; ctrl+u clears it; a path; enter.
     t.keys("s")
@@ -197,7 +197,7 @@ def test_first_screen_and_the_whole_path(tmux_app: Any, corpus: Any, tmp_path: P
     t.type("customer")
     t.keys("Enter")
     off = body.index(b"customer")
-    t.wait_text(f"selection +{off:#x}..+{off + 7:#x}: 8 bytes")
+    t.wait_text(f"selection [{off}:{off + 8}] 8 bytes")
     t.keys("g")
     t.wait_text("Go to")
     t.type("+0x20")

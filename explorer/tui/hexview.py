@@ -112,8 +112,10 @@ class HexView(ScrollView, can_focus=True):
         Binding("right,l", "move(1)", "Right", show=False),
         Binding("up,k", "move(-16)", "Up", show=False),
         Binding("down,j", "move(16)", "Down", show=False),
-        Binding("shift+left,H", "extend(-1)", "Extend left", show=False),
-        Binding("shift+right,L", "extend(1)", "Extend right", show=False),
+        Binding("shift+left,H", "extend(-1)", "Extend left", show=False,
+                tooltip="Select from the anchor byte to the cursor's, both included: n presses, n+1 bytes"),
+        Binding("shift+right,L", "extend(1)", "Extend right", show=False,
+                tooltip="Select from the anchor byte to the cursor's, both included: n presses, n+1 bytes"),
         Binding("shift+up,K", "extend(-16)", "Extend up", show=False),
         Binding("shift+down,J", "extend(16)", "Extend down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
@@ -234,7 +236,9 @@ class HexView(ScrollView, can_focus=True):
 
     @property
     def selection(self) -> tuple[int, int] | None:
-        """(first offset, count) of the selection, or None."""
+        """(first offset, count) of the selection, or None. As in hex editors, the selection runs
+        from the anchor byte (where shift+arrows started) to the cursor's byte, both included:
+        n presses of shift+right select n+1 bytes, shown as [start:start+n+1]."""
         if self.sel_anchor is None:
             return None
         lo, hi = sorted((self.sel_anchor, self.cursor))
@@ -512,7 +516,8 @@ class HexScreen(Screen[None]):
         t.append(f" cursor +{v.cursor:#x} ({v.base + v.cursor:#x})", style="bold")
         sel = v.selection
         if sel is not None:
-            t.append(f"  │  selection +{sel[0]:#x}..+{sel[0] + sel[1] - 1:#x}: {sel[1]} bytes", style="bold cyan")
+            # [start:end) as a Go slice of the view, the same numbers as the save's file name.
+            t.append(f"  │  selection [{sel[0]}:{sel[0] + sel[1]}] {sel[1]} bytes", style="bold cyan")
         else:
             t.append("  │  no selection (s saves the whole range)", style="dim")
         t.append("  │  little-endian: " + v.value_at_cursor(), style="dim")

@@ -79,11 +79,13 @@ class Inspection(AppBase):
     @guarded
     def _hex_save(self, event: HexView.SaveRequested) -> None:
         v = event.view
-        name = default_save_name(v.target.label, event.addr - v.base, event.length, v.length, v.base)
-        if event.whole:
-            what = f"{v.target.label}: {event.length} bytes at {event.addr:#x}"
-        else:
-            what = f"{event.length} bytes at {event.addr:#x} (+{event.addr - v.base:#x} of {v.target.label})"
+        start = event.addr - v.base
+        name = default_save_name(v.target.label, start, event.length, v.length, v.base)
+        # The range as the status line shows it ([start:end), Go's slice bounds) and as the
+        # proposed file name has it (label-start-end.bin).
+        what = f"{v.target.label}: {event.length} bytes at {event.addr:#x}"
+        if not event.whole:
+            what = f"{v.target.label}[{start}:{start + event.length}]: {event.length} bytes at {event.addr:#x}"
 
         def done(answer: tuple[str, bool] | None) -> None:
             if answer is not None:
