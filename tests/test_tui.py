@@ -922,3 +922,28 @@ def test_selection_status_name_and_file_agree(httpabort: Any, body_bytes: bytes,
             assert out.read_bytes() == body_bytes[start:end]
 
     run(app, body)
+
+
+def test_keys_typed_in_a_burst_keep_their_order(httpabort: Any) -> None:
+    """ctrl+u then a path arriving at once (a paste, tmux send-keys): the path stays. Textual runs an
+    Input's ordinary bindings only when the key has bubbled back to the app, after the keys behind
+    it were typed: ctrl+u used to clear the path typed after it."""
+    from textual import events
+
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await open_hex_on_body(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveDialog), "save dialog")
+        inp = app.screen.query_one("#save-path")
+        burst = [events.Key("ctrl+u", None)] + [events.Key(_key(c), c) for c in "ab.bix"]
+        burst += [events.Key("backspace", None), events.Key("n", "n")]
+        for event in burst:  # as the terminal driver sends them: no wait in between
+            event.set_sender(app)
+            app._driver.send_message(event)
+        for _ in range(20):
+            await pilot.pause(0.02)
+        assert inp.value == "ab.bin"
+
+    run(app, body)

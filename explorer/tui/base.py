@@ -44,7 +44,7 @@ from explorer.tui.panes import (
 )
 from explorer.tui.safetext import safe
 from explorer.tui.session import Session
-from explorer.tui.widgets import CommandLine, KeyBar
+from explorer.tui.widgets import CommandLine, KeyBar, LineInput
 
 
 class MainScreen(Screen[None]):
@@ -61,8 +61,8 @@ class MainScreen(Screen[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 with Vertical(id="goroutines-pane"):
-                    yield Input(placeholder="filter: function, file, status, wait reason or id  (esc clears)",
-                                id="filter")
+                    yield LineInput(placeholder="filter: function, file, status, wait reason or id  (esc clears)",
+                                    id="filter")
                     yield GoroutineList(id="goroutines")
                 yield BacktraceView(id="backtrace")
             with Vertical(id="right"):

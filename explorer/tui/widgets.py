@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,7 +22,35 @@ from explorer.tui.guard import guarded
 from explorer.tui.safetext import plain, safe
 
 
-class CommandLine(Input):
+def _key_actions(bindings: list[BindingType]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for b in Binding.make_bindings(bindings):
+        for key in b.key.split(","):
+            out.setdefault(key.strip(), b.action)
+    return out
+
+
+class LineInput(Input):
+    """An Input whose editing keys (ctrl+u, backspace, arrows, enter...) act in the order typed.
+
+    Textual runs a widget's bindings when the key event has bubbled back up to the app, after the
+    keys queued behind it were typed into the input: ctrl+u then a pasted path (or keys from tmux
+    send-keys) cleared the path typed after it. Here the input's own keys run as the input reads
+    them, in order with the text."""
+
+    EDIT_KEYS: ClassVar[dict[str, str]] = _key_actions(list(Input.BINDINGS))
+
+    async def _on_key(self, event: events.Key) -> None:
+        action = self.EDIT_KEYS.get(event.key)
+        if action is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        await self.run_action(action)
+
+
+class CommandLine(LineInput):
     """The command line at the bottom of the screen (always shown, so a reader sees it exists):
     ``:`` focuses it; enter runs, escape leaves; up/down: history."""
 
@@ -138,13 +166,13 @@ class PromptDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(plain(self.title_text), classes="dialog-title", markup=False)
-            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield LineInput(value=self.value, placeholder=self.placeholder, id="prompt-input")
             if self.hint:
                 yield Label(plain(self.hint), classes="dialog-hint", markup=False)
 
     @guarded
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        self.set_focus(self.query_one(Input))  # now: keys typed at once land in the input
 
     @on(Input.Submitted)
     @guarded
@@ -208,14 +236,16 @@ class SaveDialog(ModalScreen[tuple[str, bool] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="save-dialog"):
             yield Label(Text.assemble(("Save ", "bold"), safe(self.what)), classes="dialog-title", markup=False)
-            yield Input(value=self.default_name, id="save-path")
+            yield LineInput(value=self.default_name, id="save-path")
             yield Label(plain(f"relative to {os.getcwd()}  ·  enter saves · esc cancels · ctrl+u clears"),
                         classes="dialog-hint", markup=False)
 
     @guarded
     def on_mount(self) -> None:
         inp = self.query_one(Input)
-        inp.focus()
+        # Focused now, not after the queued events (Widget.focus defers): keys typed as soon as the
+        # dialog shows (ctrl+u, a path) must land in the input.
+        self.set_focus(inp)
         inp.cursor_position = len(inp.value)
 
     @on(Input.Submitted)
