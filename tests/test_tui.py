@@ -55,9 +55,12 @@ async def wait_ready(pilot: Any) -> None:
     await pilot.pause()
 
 
-def run(app: GoCoreApp, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = SIZE) -> None:
+def run(app: GoCoreApp, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = SIZE,
+        notifications: bool = False) -> None:
+    """Run ``body`` on the app's first screen (``notifications``: show toasts, which run_test hides)."""
+
     async def main() -> None:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await wait_ready(pilot)
             await body(pilot)
             assert not app.internal_errors, app.internal_errors
@@ -947,3 +950,24 @@ def test_keys_typed_in_a_burst_keep_their_order(httpabort: Any) -> None:
         assert inp.value == "ab.bin"
 
     run(app, body)
+
+
+def test_toasts_leave_the_inspector_and_command_line_visible(httpabort: Any) -> None:
+    from textual.widgets._toast import Toast
+
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        await open_hex_on_body(pilot)
+        for i in range(3):
+            app.notify(f"notice {i}", timeout=30)
+        await pilot.pause(0.3)
+        toasts = list(app.screen.query(Toast))
+        assert len(toasts) == 3
+        keep = [app.screen.query_one(sel).region for sel in ("#hex-status", "#cmdline")]
+        keep.append(app.screen.query_one("KeyBar").region)
+        for toast in toasts:
+            for region in keep:
+                assert not toast.region.overlaps(region), (toast.region, region)
+
+    run(app, body, notifications=True)
