@@ -971,3 +971,46 @@ def test_toasts_leave_the_inspector_and_command_line_visible(httpabort: Any) -> 
                 assert not toast.region.overlaps(region), (toast.region, region)
 
     run(app, body, notifications=True)
+
+
+def test_narrow_terminal_layout_and_zoom(httpabort: Any) -> None:
+    """At 80x24 source and disassembly stack, each as wide as the right column (side by side they
+    were 17 columns wide); z maximizes the focused pane, tab moves the maximized view to the next
+    pane, z restores the layout."""
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        screen = app.screen
+        src, dis, right = (screen.query_one(s).region for s in ("#source", "#disasm", "#right"))
+        assert src.width == dis.width == right.width >= 44, (src, dis, right)
+        assert src.y < dis.y
+        await pilot.press("tab", "tab")
+        assert app.focused is screen.query_one("#source")
+        await pilot.press("z")
+        await pilot.pause()
+        assert screen.maximized is app.focused
+        assert screen.query_one("#source").region.width == 80
+        await pilot.press("tab")
+        await pilot.pause()
+        assert screen.maximized is screen.query_one("#disasm") and app.focused is screen.maximized
+        lines = screen_lines(app)
+        assert "Disassembly: " in lines[0] and lines[-1].lstrip().startswith("z  Zoom")
+        await pilot.press("z")
+        await pilot.pause()
+        assert screen.maximized is None
+        assert screen.query_one("#source").region.width == right.width
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        assert any(k == "z" and "Maximize" in v for _, rows in app.screen.sections for k, v in rows)
+
+    run(app, body, size=(80, 24))
+
+
+def test_wide_terminal_keeps_source_beside_disassembly(httpabort: Any) -> None:
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        src, dis = (app.screen.query_one(s).region for s in ("#source", "#disasm"))
+        assert src.y == dis.y and src.right <= dis.x
+
+    run(app, body)

@@ -19,10 +19,11 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input
@@ -47,8 +48,46 @@ from explorer.tui.session import Session
 from explorer.tui.widgets import CommandLine, KeyBar, LineInput
 
 
+class GoroutinesPane(Vertical):
+    """The goroutine list and its filter: maximized (z) as one pane."""
+
+    ALLOW_MAXIMIZE = True
+
+
 class MainScreen(Screen[None]):
-    """Goroutines and backtrace on the left; variables, source and disassembly on the right."""
+    """Goroutines and backtrace on the left; variables, source and disassembly on the right.
+
+    Below 120 columns (class ``-narrow``) source and disassembly stack instead of sharing a row,
+    so each gets the right column's width; ``z`` maximizes the focused pane at any size."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("z", "toggle_maximize", "Zoom", tooltip="Maximize the focused pane, or restore the layout"),
+        Binding("tab", "cycle(1)", "Next pane", show=False, tooltip="Next pane (stays maximized under z)"),
+        Binding("shift+tab", "cycle(-1)", "Previous pane", show=False),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual declares it)
+    # A maximized pane keeps the command line and the key bar below it.
+    ALLOW_IN_MAXIMIZED_VIEW = "CommandLine, KeyBar"
+
+    @guarded
+    def action_toggle_maximize(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused)
+
+    @guarded
+    def action_cycle(self, step: int) -> None:
+        """tab / shift+tab; under z the next pane is maximized in place of this one."""
+        big = self.maximized
+        if big is not None:
+            self.minimize()
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+        if big is not None and self.focused is not None:
+            self.maximize(self.focused)
 
     def open_filter(self) -> None:
         """Show the goroutine filter and focus it at once (keys typed right after / land there)."""
@@ -60,7 +99,7 @@ class MainScreen(Screen[None]):
         yield CrashSummary(id="summary")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                with Vertical(id="goroutines-pane"):
+                with GoroutinesPane(id="goroutines-pane"):
                     yield LineInput(placeholder="filter: function, file, status, wait reason or id  (esc clears)",
                                     id="filter")
                     yield GoroutineList(id="goroutines")

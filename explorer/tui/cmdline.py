@@ -14,6 +14,7 @@ from textual.widgets import Input
 
 from explorer.errors import ExplorerError
 from explorer.tui import commands as cmds
+from explorer.tui.base import MainScreen
 from explorer.tui.guard import guarded
 from explorer.tui.hexview import HexScreen, HexView
 from explorer.tui.inspection import Inspection
@@ -127,6 +128,7 @@ class CommandLineApp(Inspection, Navigation):
     def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
         return [
             ("Everywhere", binding_rows(type(self).BINDINGS) + list(self.MAIN_BINDINGS)),
+            ("Main screen", binding_rows(MainScreen.BINDINGS)),
             ("Lists: goroutines, backtrace, source, disassembly", binding_rows(LineList.BINDINGS)),
             ("Goroutines", binding_rows(GoroutineList.BINDINGS)),
             ("Backtrace", [*binding_rows(BacktraceView.BINDINGS), ("enter", "go to the frame's variables")]),
