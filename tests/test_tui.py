@@ -8,6 +8,7 @@ The corpus program's httpabort scenario crashes in an HTTP handler whose frame h
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -1012,5 +1013,37 @@ def test_wide_terminal_keeps_source_beside_disassembly(httpabort: Any) -> None:
     async def body(pilot: Any) -> None:
         src, dis = (app.screen.query_one(s).region for s in ("#source", "#disasm"))
         assert src.y == dis.y and src.right <= dis.x
+
+    run(app, body)
+
+
+def test_source_footer_names_the_module_not_the_build_machine(httpabort: Any) -> None:
+    """The source pane's footer: the main module's path (as `go version -m` gives it) for the
+    program's files, $GOROOT/src/... for the runtime's, not the build machine's directories."""
+    import subprocess
+
+    from gotools import go_command, go_env
+
+    out = subprocess.run([go_command(httpabort.version), "version", "-m", str(httpabort.binary)],
+                         capture_output=True, text=True, env=go_env(httpabort.version), check=True).stdout
+    module = next(line.split("\t")[2] for line in out.splitlines() if line.startswith("\tmod\t"))
+    # The runtime frame's file as the runtime's own traceback printed it.
+    printed = next(f.file for g in httpabort.trace.goroutines if g.id == httpabort.values["handler_goid"]
+                   for f in g.frames if f.function == "runtime.gopanic" or f.function == "panic")
+    app = make_app(httpabort.core, httpabort.binary)
+
+    async def body(pilot: Any) -> None:
+        src = app.query_one("#source")
+        await command(pilot, f"frame {handler_frame(app)}")
+        await wait_for(pilot, lambda: frame_settled(app), "handler frame")
+        await pilot.pause(0.1)
+        assert module == "example.com/crasher"
+        assert any(f"─ {module} ─╯" in line for line in screen_lines(app)), src.border_subtitle
+        n = next(f.index for f in app.frames if f.function == "runtime.gopanic")
+        await command(pilot, f"frame {n}")
+        await wait_for(pilot, lambda: app.frame_index == n and frame_settled(app), "runtime frame")
+        await pilot.pause(0.1)
+        want = "$GOROOT/src/" + os.path.dirname(printed).split("/src/", 1)[1]
+        assert any(f"─ {want} ─╯" in line for line in screen_lines(app)), want
 
     run(app, body)

@@ -253,3 +253,29 @@ def test_tui_modules_are_small_and_acyclic() -> None:
 
     for m in sorted(deps):
         visit(m, [])
+
+
+def test_source_place() -> None:
+    """The source footer's place for files of the main module (its main package in cmd/app), of
+    GOROOT, of the module cache, and of a -trimpath build."""
+    from types import SimpleNamespace
+
+    from explorer.binary.buildinfo import BuildInfo
+    from explorer.tui.session import Session
+
+    def session(files: dict[str, str], path: str, module: str) -> Session:
+        funcs = {name: SimpleNamespace(name=name, entry=i) for i, name in enumerate(files)}
+        pclntab = SimpleNamespace(func_by_name=funcs.get, file_line=lambda f, pc: (files[f.name], 1))
+        exe = SimpleNamespace(buildinfo=BuildInfo("go1.24", path=path, main_module=module))
+        return Session(SimpleNamespace(pclntab=pclntab, exe=exe))
+
+    s = session({"main.main": "/home/dev/app/cmd/app/main.go", "runtime.main": "/usr/lib/go/src/runtime/proc.go"},
+                "example.com/app/cmd/app", "example.com/app")
+    assert s.source_place("/home/dev/app/cmd/app/main.go") == "example.com/app/cmd/app"
+    assert s.source_place("/home/dev/app/internal/db/db.go") == "example.com/app/internal/db"
+    assert s.source_place("/home/dev/application/x.go") == "/home/dev/application"
+    assert s.source_place("/usr/lib/go/src/net/http/server.go") == "$GOROOT/src/net/http"
+    assert s.source_place("/root/go/pkg/mod/github.com/x/y@v1.2.3/z/z.go") == "github.com/x/y@v1.2.3/z"
+    trim = session({"main.main": "example.com/app/main.go", "runtime.main": "runtime/proc.go"},
+                   "example.com/app", "example.com/app")
+    assert trim.source_place("example.com/app/sub/a.go") == "example.com/app/sub"

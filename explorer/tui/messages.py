@@ -68,11 +68,13 @@ class ChildrenReady(Message):
 
 
 class SourceReady(Message):
+    """A frame's source lines; ``place``: where the file lives, for the pane's footer."""
+
     def __init__(self, token: int, lines: list[Text] | None, line: int, title: str, message: str | None,
-                 path: str = "") -> None:
+                 place: str = "") -> None:
         super().__init__()
         self.token, self.lines, self.line, self.title, self.message = token, lines, line, title, message
-        self.path = path
+        self.place = place
 
 
 class DisasmReady(Message):

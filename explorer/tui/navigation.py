@@ -338,7 +338,7 @@ class Navigation(AppBase):
             self.post_message(SourceReady(token, None, f.line, f"Source: {os.path.basename(f.file)}:{f.line}",
                                           str(e)))
             return
-        self.post_message(SourceReady(token, lines, f.line, title, None, f.file))
+        self.post_message(SourceReady(token, lines, f.line, title, None, self.session.source_place(f.file)))
 
     @guarded
     def on_source_ready(self, msg: SourceReady) -> None:
@@ -348,7 +348,7 @@ class Navigation(AppBase):
         if msg.lines is None:
             sv.set_message(msg.message or "no source", msg.title)
         else:
-            sv.set_source(msg.lines, msg.line, msg.title, msg.path)
+            sv.set_source(msg.lines, msg.line, msg.title, msg.place)
         self.frame_ready["source"] = msg.token
 
     @work(thread=True, exclusive=True, group="disasm", exit_on_error=False)

@@ -364,10 +364,11 @@ class SourceView(LineList):
         self.current: int | None = None  # 1-based line number
         self.message: str | None = None
 
-    def set_source(self, lines: list[Text], current: int | None, title: str, path: str = "") -> None:
+    def set_source(self, lines: list[Text], current: int | None, title: str, place: str = "") -> None:
+        """``place``: the file's directory as the footer shows it (Session.source_place)."""
         self.lines, self.current, self.message = lines, current, None
         self.border_title = plain(title)
-        self.border_subtitle = plain(os.path.dirname(path))
+        self.border_subtitle = plain(place)
         width = max((t.cell_len for t in lines), default=0) + 9
         self.set_row_count(len(lines), width)
         if current:

@@ -8,6 +8,7 @@ memory reads use only pclntab tables and mmaps and run without it.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -140,6 +141,42 @@ class Session:
         file, _ = self.proc.pclntab.file_line(f, f.entry)
         i = file.rfind("/src/runtime/")
         return file[:i] if i >= 0 else None
+
+    @cached_property
+    def main_module_dir(self) -> tuple[str, str] | None:
+        """(directory on the build machine, module path) of the main module: the directory of
+        main.main's file, less the main package's path below its module (``cmd/app``)."""
+        info = getattr(self.proc.exe, "buildinfo", None)
+        f = self.proc.pclntab.func_by_name("main.main")
+        if info is None or not info.main_module or f is None:
+            return None
+        directory = os.path.dirname(self.proc.pclntab.file_line(f, f.entry)[0])
+        module, package = info.main_module, info.path
+        if package != module and not package.startswith(module + "/"):
+            return None
+        below = package[len(module):]  # "" or "/cmd/app"
+        if below:
+            if not directory.endswith(below):
+                return None
+            directory = directory[: -len(below)]
+        return directory, module
+
+    def source_place(self, file: str) -> str:
+        """Where a source file lives, as the source pane's footer says it: under the main module
+        (``example.com/app/internal/db``) rather than the build machine's directory, in GOROOT
+        (``$GOROOT/src/net/http``), in the module cache (``github.com/x/y@v1.2.3/z``), else the
+        directory the binary records."""
+        directory = os.path.dirname(file)
+        main = self.main_module_dir
+        if main is not None and (directory == main[0] or directory.startswith(main[0] + "/")):
+            return main[1] + directory[len(main[0]):]
+        root = self.goroot
+        if root and directory.startswith(root + "/src/"):
+            return "$GOROOT/src/" + directory[len(root) + 5:]
+        i = directory.find("/pkg/mod/")
+        if i >= 0:
+            return directory[i + len("/pkg/mod/"):]
+        return directory
 
     def is_std(self, f: Frame) -> bool:
         """A frame in the Go distribution (runtime, standard library), not the program's code."""
