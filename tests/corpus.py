@@ -95,11 +95,20 @@ def _source_files(prog_dir: Path) -> list[Path]:
     return sorted(p for p in prog_dir.rglob("*") if p.is_file() and p.suffix in (".go", ".mod", ".sum", ".s"))
 
 
+#: Programs built from a copy of their sources in a directory whose name holds an OSC sequence, BEL,
+#: Rich markup and a bidi override: the file names in their pclntab, and the executable's path (in
+#: the core's NT_FILE and NT_PRPSINFO notes), carry them. What a core of tests/testprogs/hostile
+#: shows must reach the terminal escaped.
+HOSTILE_DIR_NAME = "src\x1b]0;DIR-TITLE\x07[bold]\u202e"
+HOSTILE_PROGS = frozenset({"hostile"})
+
+
 def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
     """Hash of what a build depends on: sources (and where they are), toolchain, flags."""
     prog_dir = _prog_dir(prog)
     h = hashlib.sha256()
-    for part in (version, str(goroot(version)), str(prog_dir), *_COMMON_FLAGS, *MODES[mode]):
+    where = HOSTILE_DIR_NAME if prog in HOSTILE_PROGS else str(prog_dir)
+    for part in (version, str(goroot(version)), where, *_COMMON_FLAGS, *MODES[mode]):
         h.update(part.encode() + b"\0")
     for path in _source_files(prog_dir):
         h.update(str(path.relative_to(prog_dir)).encode() + b"\0")
@@ -117,12 +126,22 @@ def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
     if mode not in MODES:
         raise ValueError(f"unknown build mode {mode!r}; known: {sorted(MODES)}")
     prog_dir = _prog_dir(prog)
-    out = cache_dir() / "builds" / version / f"{prog}-{mode}-{build_hash(version, mode, prog)}"
+    key = f"{prog}-{mode}-{build_hash(version, mode, prog)}"
+    out = cache_dir() / "builds" / version / key
+    if prog in HOSTILE_PROGS:  # sources and executable inside the hostile directory
+        out = cache_dir() / "builds" / version / key / HOSTILE_DIR_NAME / prog
     if out.exists():
         return out
     with file_lock(cache_dir() / "locks" / "go-build.lock"):
         if out.exists():
             return out
+        if prog in HOSTILE_PROGS:
+            copy = out.parent
+            if copy.exists():
+                shutil.rmtree(copy)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(prog_dir, copy)
+            prog_dir = copy
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
         cmd = [go_command(version), "build", *_COMMON_FLAGS, *MODES[mode], "-o", str(tmp), "."]
@@ -207,9 +226,10 @@ def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), 
     if not re.fullmatch(r"[\w.,=-]+", key):
         raise ValueError(f"scenario and args must be simple words: {key!r}")
     env_hash = hashlib.sha256(json.dumps(RUN_ENV, sort_keys=True).encode()).hexdigest()[:8]
-    directory = cache_dir() / "cores" / version / binary.name / f"env-{env_hash}" / key
+    build_key = binary.parent.parent.name if prog in HOSTILE_PROGS else binary.name
+    directory = cache_dir() / "cores" / version / build_key / f"env-{env_hash}" / key
     if not (directory / "meta.json").exists():
-        with file_lock(cache_dir() / "locks" / f"core-{version}-{binary.name}-{key}.lock"):
+        with file_lock(cache_dir() / "locks" / f"core-{version}-{build_key}-{key}.lock"):
             if not (directory / "meta.json").exists():
                 _run_to_core(binary, scenario, args, directory,
                              {"version": version, "mode": mode, "prog": prog})
@@ -607,6 +627,39 @@ def _signal_number(name: str) -> int | None:
         return None
 
 
+_GO_ESCAPES = {"a": b"\a", "b": b"\b", "f": b"\f", "n": b"\n", "r": b"\r", "t": b"\t", "v": b"\v",
+               "\\": b"\\", '"': b'"', "'": b"'"}
+
+
+def go_unquote(quoted: str) -> str:
+    """The text of a Go interpreted string literal (as ``strconv.Unquote``); bytes that are not UTF-8
+    come back as surrogate escapes."""
+    body = quoted[1:-1]
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out += c.encode("utf-8", "surrogateescape")
+            i += 1
+            continue
+        e = body[i + 1]
+        if e in _GO_ESCAPES:
+            out += _GO_ESCAPES[e]
+            i += 2
+        elif e == "x":
+            out.append(int(body[i + 2:i + 4], 16))
+            i += 4
+        elif e in "uU":
+            n = 4 if e == "u" else 8
+            out += chr(int(body[i + 2:i + 2 + n], 16)).encode()
+            i += 2 + n
+        else:  # octal \NNN
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+    return out.decode("utf-8", "surrogateescape")
+
+
 def _parse_labels(text: str) -> dict[str, str]:
     """``{"k": "v", k2: v2}`` (1.26 quotes always, 1.27 only when needed)."""
     inner = text.strip()
@@ -615,7 +668,7 @@ def _parse_labels(text: str) -> dict[str, str]:
     labels: dict[str, str] = {}
     # Tokens: quoted Go strings or bare words, separated by ": " and ", ".
     tokens = re.findall(r'"(?:[^"\\]|\\.)*"|[^,:\s][^,:]*', inner)
-    values = [json.loads(t) if t.startswith('"') else t.strip() for t in tokens]
+    values = [go_unquote(t) if t.startswith('"') else t.strip() for t in tokens]
     for k, v in zip(values[::2], values[1::2], strict=False):
         labels[k] = v
     return labels
