@@ -12,9 +12,10 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from explorer.errors import ExplorerError
-from explorer.render.text import safe
+from explorer.render.text import safe, safe_output
 
 COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "demo", "tui")
 
@@ -150,9 +151,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class SafeText:
+    """A text stream that passes everything written to it through :func:`safe_output` on its way to
+    ``stream``: the CLI's last line of defence, so that no string from a core reaches the terminal
+    raw even where its print site forgot :func:`safe`. Byte output (``buffer``: compact JSON, which
+    is ASCII, and ``save -o -``'s data, which must stay raw) goes to the stream's own buffer."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(safe_output(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, fileno, buffer, encoding...
+        return getattr(self._stream, name)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace], int] = _handler(args.command)
-    return handler(args)
+    if args.command in ("tui", "demo"):  # the TUI draws the terminal itself (and sanitizes its text)
+        return handler(args)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeText(out), SafeText(err)
+    try:
+        return handler(args)
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def _handler(command: str) -> Callable[[argparse.Namespace], int]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from explorer.cli_common import emit_json, open_process, resolve_goroutine
 from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
+from explorer.render.text import safe
 
 
 def _hex(v: int | None) -> str:
@@ -50,19 +51,20 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("core", d["core"] + (f" (truncated: {d['core_missing_bytes']} bytes missing)"
                                   if d["core_truncated"] else "")),
         ]
+        # Every value may hold text from the core or the executable (paths, the panic message...).
         for k, v in rows:
-            print(f"{k + ':':<19} {v}")
+            print(f"{k + ':':<19} {safe(v)}")
         for w in d["warnings"]:
-            print(f"warning: {w}")
+            print(f"warning: {safe(w)}")
         for e in d["errors"]:
-            print(f"error: {e}")
+            print(f"error: {safe(e)}")
     return 0
 
 
 def _goroutine_header(proc: GoProcess, g: Goroutine) -> str:
     """The runtime's own header line (``goroutine N gp=... m=... [status]:``), so that tools which
     read Go tracebacks read ours."""
-    status = g.header_status
+    status = safe(g.header_status)  # the runtime's wait reason table is read from the binary
     if g.lockedm:
         status += ", locked to thread"
     m = "nil"
@@ -76,22 +78,22 @@ def _goroutine_header(proc: GoProcess, g: Goroutine) -> str:
 def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> None:
     bt = proc.backtrace(g)
     for f in bt.frames:
-        name = "panic" if f.function == "runtime.gopanic" else f.function  # as the runtime prints it
+        name = "panic" if f.function == "runtime.gopanic" else safe(f.function)  # as the runtime prints it
         print(f"{name}({'...' if f.inlined else ''})")
-        loc = f"\t{f.file}:{f.line}"
+        loc = f"\t{safe(f.file)}:{f.line}"
         if not f.inlined:
             loc += f" +{f.offset:#x}"
             if with_pc:
                 loc += f" fp={f.fp:#x} sp={f.sp:#x} pc={f.pc:#x}"
         print(loc)
     if bt.error:
-        print(f"...backtrace stopped: {bt.error}")
+        print(f"...backtrace stopped: {safe(bt.error)}")
     cb = proc.created_by(g)
     if cb:
         parent = f" in goroutine {g.parent_goid}" if g.parent_goid else ""
-        print(f"created by {cb[0]}{parent}")
+        print(f"created by {safe(cb[0])}{parent}")
         fn = proc.pclntab.find_func(cb[3])
-        print(f"\t{cb[1]}:{cb[2]} +{cb[3] - (fn.entry if fn else cb[3]):#x}")
+        print(f"\t{safe(cb[1])}:{cb[2]} +{cb[3] - (fn.entry if fn else cb[3]):#x}")
 
 
 def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
@@ -133,14 +135,14 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
             for grp in groups:
                 first = grp.goroutines[0]
                 ids = ", ".join(str(g.id) for g in grp.goroutines[:10]) + (" ..." if grp.count > 10 else "")
-                print(f"{grp.count} goroutine{'s' if grp.count != 1 else ''} [{grp.status}]: {ids}")
+                print(f"{grp.count} goroutine{'s' if grp.count != 1 else ''} [{safe(grp.status)}]: {ids}")
                 if args.stacks:
                     for f in proc.backtrace(first).frames:
-                        print(f"    {f.function}\n        {f.file}:{f.line}")
+                        print(f"    {safe(f.function)}\n        {safe(f.file)}:{f.line}")
                 else:
                     u = app_frame(proc.backtrace(first).frames)
                     if u:
-                        print(f"    {u.function} {u.file}:{u.line}")
+                        print(f"    {safe(u.function)} {safe(u.file)}:{u.line}")
                 print()
             return 0
         if args.json:
@@ -154,10 +156,10 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                 continue
             frames = proc.backtrace(g).frames
             u = app_frame(frames) or (frames[0] if frames else None)
-            where = f"{u.function} {u.file}:{u.line}" if u else "?"
+            where = f"{safe(u.function)} {safe(u.file)}:{u.line}" if u else "?"
             mark = " *" if proc.crashed_goroutine is not None and g.addr == proc.crashed_goroutine.addr else ""
             thread = f" [thread {g.thread}]" if g.thread is not None else ""
-            print(f"{g.id:>7} {g.header_status:<22} {where}{thread}{mark}")
+            print(f"{g.id:>7} {safe(g.header_status):<22} {where}{thread}{mark}")
     return 0
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from explorer.cli_common import emit_json, open_process, resolve_goroutine
 from explorer.errors import ExplorerError
+from explorer.render.text import safe
 
 if TYPE_CHECKING:
     from explorer.goruntime.goroutines import Goroutine
@@ -30,7 +31,8 @@ def _frame_header(proc: GoProcess, g: Goroutine, frame_index: int) -> str:
     from explorer.goruntime.variables import select_frame
 
     f = select_frame(proc, g, frame_index)
-    return f"goroutine {g.id} frame {f.index}: {f.function}{'(...)' if f.inlined else ''} {f.file}:{f.line}"
+    return (f"goroutine {g.id} frame {f.index}: {safe(f.function)}{'(...)' if f.inlined else ''} "
+            f"{safe(f.file)}:{f.line}")
 
 
 def cmd_vars(args: argparse.Namespace) -> int:
@@ -52,7 +54,7 @@ def cmd_vars(args: argparse.Namespace) -> int:
             if group:
                 print(f"{title}:")
                 for v in group:
-                    print("  " + format_variable(v))
+                    print("  " + safe(format_variable(v)))
     return 0
 
 
@@ -67,7 +69,7 @@ def cmd_print(args: argparse.Namespace) -> int:
         if args.json:
             emit_json(value_json(value))
         else:
-            print(pretty(value))
+            print(safe(pretty(value), keep_newlines=True))  # strings are Go-quoted; names are not
     return 0
 
 
@@ -87,7 +89,7 @@ def _x_range(proc: GoProcess, args: argparse.Namespace) -> tuple[int, int, str]:
     g = _goroutine(proc, args)
     value = evaluate(proc, target, g, args.frame)
     start, size = value_bytes(value, target, "show")
-    note = f"{target}: {value.type_name}, {size} bytes at {start:#x}"
+    note = f"{safe(target)}: {safe(value.type_name)}, {size} bytes at {start:#x}"
     if length is not None:
         return start, length, note
     if size == 0 and value.kind == "ptr":
@@ -126,5 +128,5 @@ def cmd_save(args: argparse.Namespace) -> int:
             g = _goroutine(proc, args)
         addr, size = read_bytes_for(proc, args.target, g, args.frame)
         n = save_bytes(proc, addr, size, args.output, force=args.force)
-        print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {args.output}")
+        print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {safe(args.output)}")
     return 0

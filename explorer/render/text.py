@@ -17,14 +17,19 @@ paragraph separators, unassigned code points, and spaces other than U+0020).
 JSON output needs none of this: ``json.dumps`` with its default ``ensure_ascii`` escapes every
 control and non-ASCII character, and stays valid JSON.
 
+The CLI also passes all of its text output through :func:`safe_output` (which keeps the newlines
+and tabs of its own layout): a string that missed its :func:`safe` still cannot reach the terminal
+raw.
+
 This module imports nothing of ours, so every layer's output path can use it.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 
-__all__ = ["go_quote", "safe", "safe_bytes"]
+__all__ = ["go_quote", "safe", "safe_bytes", "safe_output"]
 
 _NAMED = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
@@ -56,6 +61,18 @@ def safe(text: str, *, keep_newlines: bool = False) -> str:
     if keep_newlines:
         return "\n".join(safe(part) for part in text.split("\n"))
     return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+# Everything but printable ASCII, newline and tab: the only characters that need a closer look.
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e\n\t]")
+
+
+def safe_output(text: str) -> str:
+    """``text`` for a terminal as the last step of output: newlines and tabs (our own layout) kept,
+    every other character a terminal could act on escaped as :func:`safe` does."""
+    if _NOT_PLAIN.search(text) is None:  # the common case: plain ASCII text
+        return text
+    return "".join(c if c in "\n\t" or c.isprintable() else _escape(c) for c in text)
 
 
 def safe_bytes(raw: bytes) -> str:
