@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, Interrupted
 from explorer.render.text import safe, safe_output
 
 COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "demo", "tui")
@@ -77,7 +78,9 @@ def build_parser() -> _Parser:
     p.add_argument("-g", dest="goroutine", type=int)
     p.add_argument("-f", dest="frame", type=int, default=0)
     p.add_argument("target", metavar="EXPR|ADDR:LEN")
-    p.add_argument("-o", dest="output", required=True)
+    p.add_argument("-o", dest="output", required=True, metavar="FILE|-",
+                   help="a new file, an existing one with --force, a FIFO or device (written through), or - "
+                        "for standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     sub.add_parser("demo", help="open the TUI on the bundled sample core")
@@ -141,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Interrupted as e:  # a save cleaned up after SIGTERM/SIGHUP: now die by that signal
+        sys.stdout.flush()
+        signal.signal(e.signum, signal.SIG_DFL)
+        os.kill(os.getpid(), e.signum)
+        return 128 + e.signum
     except BrokenPipeError:
         return 0
     except Exception as e:  # a bug: still one line, unless asked for the traceback

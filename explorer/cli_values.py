@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from explorer.cli_common import emit_json, open_process, resolve_goroutine
@@ -119,7 +120,7 @@ def cmd_x(args: argparse.Namespace) -> int:
 
 def cmd_save(args: argparse.Namespace) -> int:
     from explorer.goruntime.expr import parse_range, read_bytes_for
-    from explorer.goruntime.save import save_bytes
+    from explorer.goruntime.save import fd_of_path, save_bytes
 
     with open_process(args) as proc:
         if parse_range(args.target) is not None:
@@ -128,5 +129,7 @@ def cmd_save(args: argparse.Namespace) -> int:
             g = _goroutine(proc, args)
         addr, size = read_bytes_for(proc, args.target, g, args.frame)
         n = save_bytes(proc, addr, size, args.output, force=args.force)
-        print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {safe(args.output)}")
+        # With -o - (or /dev/stdout) the data is on stdout: the report goes to stderr.
+        print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {safe(args.output)}",
+              file=sys.stderr if fd_of_path(args.output) == 1 else sys.stdout)
     return 0

@@ -52,3 +52,13 @@ class ExpressionError(ExplorerError):
 
 class SaveError(ExplorerError):
     """Writing bytes to a file failed or was refused."""
+
+
+class Interrupted(BaseException):
+    """A termination signal (SIGTERM, SIGHUP) arrived during an operation that cleans up after itself
+    (a save). Not an :class:`ExplorerError`: once the cleanup has run, the CLI exits by the same
+    signal, as if it had not caught it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
