@@ -3,7 +3,7 @@
 The file is memory-mapped and never read whole: program headers and notes are parsed eagerly (they
 are small), segment data is only sliced on demand. Compressed cores (zstd as systemd-coredump stores
 them, xz, lz4 where the module is installed) are decompressed once into an unlinked temporary file,
-which is then mapped like any other core.
+which is then mapped like any other core (explorer.core.compressed: checked and bounded as it goes).
 
 Handles: PT_LOAD segments (with truncation detection: a segment whose data runs past the end of the
 file), NT_PRSTATUS (threads and registers), NT_PRPSINFO, NT_SIGINFO, NT_AUXV, NT_FILE.
@@ -14,13 +14,13 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO
 
+from explorer.core.compressed import LZ4_MAGIC, XZ_MAGIC, ZSTD_MAGIC, decompress_to_temp, is_compressed
 from explorer.core.elfstructs import (
     EHDR,
     ELF_MAGIC,
@@ -66,10 +66,6 @@ SIGNAL_NAMES = {
 # Signals whose siginfo carries a faulting address in si_addr.
 FAULT_SIGNALS = {4, 7, 8, 11}
 
-# Magic numbers of the compressed formats we accept in place of a core.
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-XZ_MAGIC = b"\xfd7zXZ\x00"
-LZ4_MAGIC = b"\x04\x22\x4d\x18"
 
 
 @dataclass(frozen=True)
@@ -151,39 +147,6 @@ class CoreNotes:
     notes_truncated: bool = False
 
 
-def _decompress_to_temp(path: Path, fh: BinaryIO, magic: bytes) -> IO[bytes]:
-    """Stream-decompress a compressed core into an unlinked temporary file."""
-    tmp = tempfile.TemporaryFile(prefix="gocore-", dir=os.environ.get("GOCORE_TUI_TMPDIR"))
-    try:
-        if magic.startswith(ZSTD_MAGIC):
-            import zstandard
-
-            dctx = zstandard.ZstdDecompressor()
-            dctx.copy_stream(fh, tmp, read_size=1 << 20, write_size=1 << 20)
-        elif magic.startswith(XZ_MAGIC):
-            import lzma
-
-            with lzma.open(fh) as src:
-                while chunk := src.read(1 << 20):
-                    tmp.write(chunk)
-        elif magic.startswith(LZ4_MAGIC):
-            try:
-                import lz4.frame
-            except ImportError as e:
-                raise InputError(f"{path}: lz4-compressed core, and the lz4 module is not installed") from e
-            with lz4.frame.open(fh) as src:
-                while chunk := src.read(1 << 20):
-                    tmp.write(chunk)
-    except InputError:
-        tmp.close()
-        raise
-    except Exception as e:  # a corrupt stream raises library-specific errors
-        tmp.close()
-        raise CoreFormatError(f"{path}: cannot decompress: {e}") from e
-    tmp.flush()
-    return tmp
-
-
 def map_file(path: str | os.PathLike[str], *, decompress: bool = True) -> tuple[mmap.mmap | bytes, bool]:
     """Map ``path`` read-only, decompressing it first if it is compressed.
 
@@ -201,10 +164,8 @@ def map_file(path: str | os.PathLike[str], *, decompress: bool = True) -> tuple[
     with fh:
         magic = fh.read(8)
         fh.seek(0)
-        compressed = decompress and (
-            magic.startswith(ZSTD_MAGIC) or magic.startswith(XZ_MAGIC) or magic.startswith(LZ4_MAGIC)
-        )
-        src: IO[bytes] = _decompress_to_temp(p, fh, magic) if compressed else fh
+        compressed = decompress and is_compressed(magic)
+        src: IO[bytes] = decompress_to_temp(p, fh, magic) if compressed else fh
         try:
             size = os.fstat(src.fileno()).st_size
             if size == 0:
