@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,20 +30,31 @@ sys.path.insert(0, str(ROOT / "tests"))
 RUNNER = r"""
 import sys, io, contextlib, time
 t0 = time.perf_counter()
+import os
 from explorer.cli import main
-buf = io.StringIO()
+class Sink(io.StringIO):  # counts what is written and keeps none of it (a command that streams)
+    n = 0
+    def write(self, s):
+        self.n += len(s)
+        return len(s)
+    def getvalue(self):
+        return "x" * 0
+buf = Sink() if os.environ.get("BENCH_SINK") else io.StringIO()
 with contextlib.redirect_stdout(buf):
     rc = main(sys.argv[1:])
 t1 = time.perf_counter()
 hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]
-sys.stderr.write(f"BENCH rc={rc} inproc={t1 - t0:.3f} hwm_kb={hwm} out_bytes={len(buf.getvalue())}\n")
+n = buf.n if isinstance(buf, Sink) else len(buf.getvalue())
+sys.stderr.write(f"BENCH rc={rc} inproc={t1 - t0:.3f} hwm_kb={hwm} out_bytes={n}\n")
 """
 
 
-def run(args: list[str]) -> tuple[float, float, int, int]:
-    """(wall seconds including interpreter start, in-process seconds, peak RSS KiB, rc)."""
+def run(args: list[str], sink: bool = False) -> tuple[float, float, int, int]:
+    """(wall seconds including interpreter start, in-process seconds, peak RSS KiB, rc). With ``sink``,
+    the output is counted, not kept (for commands that stream a lot of it)."""
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True, text=True, cwd=ROOT)
+    env = {**os.environ, "BENCH_SINK": "1"} if sink else None
+    r = subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True, text=True, cwd=ROOT, env=env)
     wall = time.perf_counter() - t
     line = [ln for ln in r.stderr.splitlines() if ln.startswith("BENCH ")]
     if not line:
@@ -51,10 +63,10 @@ def run(args: list[str]) -> tuple[float, float, int, int]:
     return wall, float(fields["inproc"]), int(fields["hwm_kb"]), int(fields["rc"])
 
 
-def bench(label: str, args: list[str], repeat: int) -> dict[str, object]:
+def bench(label: str, args: list[str], repeat: int, sink: bool = False) -> dict[str, object]:
     walls, rss, rc = [], 0, 0
     for _ in range(repeat):
-        wall, _inproc, hwm, rc = run(args)
+        wall, _inproc, hwm, rc = run(args, sink)
         walls.append(wall)
         rss = max(rss, hwm)
     row = {"case": label, "median_s": round(statistics.median(walls), 3), "min_s": round(min(walls), 3),
@@ -110,6 +122,13 @@ def main() -> int:
                 (f"bt -g {gid}", ["bt", "-g", str(gid), "--json", core, binary]),
             ]:
                 rows.append(bench(f"go{version} {n}g: {label}", args, ns.repeat))
+            from explorer.core import CoreFile
+
+            with CoreFile.open(case.core) as c:  # x -n at its cap (16 MiB) over the biggest segment
+                seg = max(c.segments, key=lambda s: s.available)
+            rows.append(bench(f"go{version} {n}g: x -n 16MiB (streamed)",
+                              ["x", core, binary, f"{seg.vaddr:#x}", "-n", str(min(seg.available, 1 << 24))],
+                              ns.repeat, sink=True))
             tui_first_screen(case.core, case.binary, ns.repeat)
     big = ROOT / "benchmarks" / "bigbinary.py"
     if big.exists():

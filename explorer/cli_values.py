@@ -102,7 +102,7 @@ def _x_range(proc: GoProcess, args: argparse.Namespace) -> tuple[int, int, str]:
 
 
 def cmd_x(args: argparse.Namespace) -> int:
-    from explorer.render.hexdump import hexdump_text
+    from explorer.render.hexdump import hexdump_stream
 
     with open_process(args) as proc:
         addr, size, note = _x_range(proc, args)
@@ -114,7 +114,18 @@ def cmd_x(args: argparse.Namespace) -> int:
         if size == 0:
             print("(0 bytes)")
             return 0
-        print(hexdump_text(proc.memory, addr, size))
+        # Streamed in batches of lines (16 MiB is a million lines, never held at once); the lines are
+        # ASCII by construction, the note on missing bytes sanitized by hexdump_stream.
+        batch: list[str] = []
+        for line in hexdump_stream(proc.memory, addr, size):
+            batch.append(line)
+            if len(batch) >= 4096:
+                batch.append("")
+                sys.stdout.write("\n".join(batch))
+                batch = []
+        if batch:
+            batch.append("")
+            sys.stdout.write("\n".join(batch))
     return 0
 
 

@@ -15,8 +15,11 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -189,6 +192,52 @@ def test_hexdump_lines() -> None:
     assert hexdump_line(mem, 0x1002, 0x20, 2).cells[:2] == (None, None)
     dump = hexdump_text(mem, 0x1002, 0x20)
     assert dump.splitlines()[-1] == "?? = not in the core (unmapped)"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.data())
+def test_hexdump_stream_equals_the_line_by_line_dump(data: st.DataObject) -> None:
+    """The streamed dump (blocks, sliced per line) gives exactly the lines of the line-by-line one,
+    across holes, block boundaries, partial first and last lines, and widths."""
+    from explorer.render import hexdump
+
+    regions = []
+    pos = 0x1000
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos += data.draw(st.integers(0, 40))  # a hole (unmapped) before the region, or none
+        n = data.draw(st.integers(1, 300))
+        regions.append(Region(pos, pos + n, bytes((pos + i) * 7 % 256 for i in range(n)), 0, 30))
+        pos += n
+    mem = AddressSpace(regions)
+    addr = data.draw(st.integers(0xFF0, pos + 8))
+    size = data.draw(st.integers(0, pos + 40 - addr))
+    width = data.draw(st.sampled_from([16, 8, 32]))
+    block = data.draw(st.sampled_from([32, 64, 1 << 16]))
+    want = [format_line(ln) for ln in hexdump_lines(mem, addr, size, width)]
+    reasons = sorted({ln.reason for ln in hexdump_lines(mem, addr, size, width) if ln.reason})
+    with mock.patch.object(hexdump, "STREAM_BLOCK", block):
+        got = list(hexdump.hexdump_stream(mem, addr, size, width))
+    if reasons:
+        assert got[-1] == f"?? = not in the core ({', '.join(reasons)})"
+        got = got[:-1]
+    assert got == want
+
+
+def test_hexdump_stream_reads_a_block_at_a_time() -> None:
+    from explorer.render.hexdump import STREAM_BLOCK, hexdump_stream
+
+    class Counting(AddressSpace):
+        biggest = 0
+
+        def chunks(self, addr: int, size: int) -> Any:
+            Counting.biggest = max(Counting.biggest, size)
+            return super().chunks(addr, size)
+
+    mem = Counting([Region(0x10000, 0x10000 + (4 << 20), bytes(4 << 20), 0, 30)])
+    lines = hexdump_stream(mem, 0x10000, 4 << 20)
+    assert next(lines).startswith("0x0000000000010000  00 00")
+    assert Counting.biggest <= STREAM_BLOCK
+    assert sum(1 for _ in lines) == (4 << 20) // 16 - 1 and Counting.biggest <= STREAM_BLOCK
 
 
 def test_x_command() -> None:

@@ -7,7 +7,8 @@ One line per ``width`` bytes, aligned to ``width``: the address, the bytes in he
 
 Bytes outside the requested range on the first and last lines are blank, so the columns stay
 aligned. :func:`hexdump_lines` gives the data (the TUI renders it its own way, e.g. with a
-``ScrollView`` that asks for one line at a time); :func:`format_line`/:func:`hexdump_text` give text;
+``ScrollView`` that asks for one line at a time); :func:`format_line`/:func:`hexdump_text` give text,
+:func:`hexdump_stream` the same text line by line (for dumps of any size, in constant memory);
 :func:`rich_line` gives a styled :class:`rich.text.Text`.
 """
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+
+from explorer.render.text import safe
 
 if TYPE_CHECKING:
     from explorer.core.memory import Memory
@@ -96,15 +99,70 @@ def format_line(line: HexLine) -> str:
 
 def hexdump_text(mem: Memory, addr: int, size: int, width: int = 16) -> str:
     """The whole dump as text, one line per ``width`` bytes, plus a note on missing bytes."""
-    out = []
+    return "\n".join(hexdump_stream(mem, addr, size, width))
+
+
+#: Bytes :func:`hexdump_stream` reads at a time (a multiple of every line width we use).
+STREAM_BLOCK = 1 << 16
+
+# Byte -> its character in the ASCII column.
+_ASCII_COLUMN = bytes(c if 0x20 <= c < 0x7F else 0x2E for c in range(256))
+
+
+def _groups(hexed: str) -> str:
+    """``"00 01 ... 0f"`` (bytes.hex(" ") of one line) with the extra space after each 8 bytes."""
+    if len(hexed) == 47:  # 16 bytes: the common case
+        return hexed[:23] + " " + hexed[23:]
+    return "  ".join(hexed[i:i + 23] for i in range(0, len(hexed), 24))
+
+
+def hexdump_stream(mem: Memory, addr: int, size: int, width: int = 16) -> Iterator[str]:
+    """The lines of :func:`hexdump_text`, one at a time: memory is read :data:`STREAM_BLOCK` bytes at
+    a time, so a dump of any size (up to :data:`MAX_DUMP`) takes constant memory, and full readable
+    lines are formatted without a loop per byte. The last line notes why ``??`` bytes are missing."""
+    size = max(0, min(size, MAX_DUMP))
+    if size == 0:
+        return
+    end = addr + size
     reasons: list[str] = []
-    for line in hexdump_lines(mem, addr, size, width):
-        out.append(format_line(line))
-        if line.reason and line.reason not in reasons:
-            reasons.append(line.reason)
+    block = max(width, STREAM_BLOCK - STREAM_BLOCK % width)
+    base = addr - addr % width
+    while base < end:
+        stop = min(base + block, end)
+        lo = max(base, addr)
+        data = bytearray(stop - base)
+        holes: list[tuple[int, int, str]] = []  # [start, end) and why, in order
+        pieces = list(mem.chunks(lo, stop - lo))
+        for k, (start, piece, why) in enumerate(pieces):
+            nxt = pieces[k + 1][0] if k + 1 < len(pieces) else stop
+            if piece is None:
+                holes.append((start, nxt, why))
+            else:
+                data[start - base:start - base + len(piece)] = piece
+        # The whole block at once, sliced per line: no loop per byte for full readable lines.
+        hexed = data.hex(" ")
+        text = data.translate(_ASCII_COLUMN).decode("ascii")
+        for line_addr in range(base, stop, width):
+            line_end = line_addr + width
+            hole = [h for h in holes if h[0] < line_end and h[1] > line_addr] if holes else []
+            if not hole and line_addr >= addr and line_end <= end:
+                o = line_addr - base
+                yield (f"{line_addr:#018x}  {_groups(hexed[3 * o:3 * (o + width) - 1])}  "
+                       f"|{text[o:o + width]}|")
+                continue
+            cells: list[int | None] = [-1] * width
+            for a in range(max(line_addr, addr), min(line_end, end)):
+                cells[a - line_addr] = data[a - base]
+            for h_start, h_end, _why in hole:
+                for a in range(max(h_start, line_addr, addr), min(h_end, line_end, end)):
+                    cells[a - line_addr] = None
+            reason = hole[0][2] if hole else ""
+            if reason and reason not in reasons:
+                reasons.append(reason)
+            yield format_line(HexLine(line_addr, tuple(cells), reason))
+        base = stop if stop % width == 0 else stop - stop % width + width
     if reasons:
-        out.append(f"?? = not in the core ({', '.join(reasons)})")
-    return "\n".join(out)
+        yield f"?? = not in the core ({safe(', '.join(reasons))})"
 
 
 def rich_line(line: HexLine, highlight: tuple[int, int] | None = None) -> Text:

@@ -27,7 +27,6 @@ This module imports nothing of ours, so every layer's output path can use it.
 from __future__ import annotations
 
 import functools
-import re
 
 __all__ = ["go_quote", "safe", "safe_bytes", "safe_output"]
 
@@ -63,14 +62,16 @@ def safe(text: str, *, keep_newlines: bool = False) -> str:
     return "".join(c if c.isprintable() else _escape(c) for c in text)
 
 
-# Everything but printable ASCII, newline and tab: the only characters that need a closer look.
-_NOT_PLAIN = re.compile(r"[^\x20-\x7e\n\t]")
+# Printable ASCII, newline and tab: what output may hold as it is.
+_PLAIN = bytes(range(0x20, 0x7F)) + b"\n\t"
 
 
 def safe_output(text: str) -> str:
     """``text`` for a terminal as the last step of output: newlines and tabs (our own layout) kept,
     every other character a terminal could act on escaped as :func:`safe` does."""
-    if _NOT_PLAIN.search(text) is None:  # the common case: plain ASCII text
+    # The common case, plain ASCII, checked by two C loops (memory speed): a regular expression is
+    # eight times slower, which shows on x's million-line dumps.
+    if text.isascii() and not text.encode("ascii").translate(None, _PLAIN):
         return text
     return "".join(c if c in "\n\t" or c.isprintable() else _escape(c) for c in text)
 
