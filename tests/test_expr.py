@@ -122,6 +122,12 @@ def test_parse_calls_conversions_and_assertions() -> None:
     ("x.(", "expected a type"),
     ('"\\q"', "unknown escape"),
     ("a $ b", "unexpected '$'"),
+    # number literals Go rejects (issue 11: these ended in an internal ValueError)
+    ("a[0_8]", "invalid digit '8' in octal literal"),
+    ("1__0", "invalid number literal 1__0"),
+    ("0x_", "invalid number literal 0x_"),
+    ("m[1_]", "invalid number literal 1_"),
+    ("1_.5", "invalid number literal 1_.5"),
 ])
 def test_parse_errors(src: str, fragment: str) -> None:
     with pytest.raises(ExpressionError) as exc:
@@ -137,6 +143,15 @@ def test_ranges_and_addresses() -> None:
     assert parse_address("0xc000010000") == 0xC000010000
     assert parse_address("123") == 123
     assert parse_address("vInts") is None
+    # Go's integer literals (the values Go gives them), and those it rejects
+    assert parse("0_17") == Literal(15, 0) and parse("017") == Literal(15, 0) and parse("09.5") == Literal(9.5, 0)
+    assert parse("0x_1f") == Literal(31, 0) and parse("1_000") == Literal(1000, 0) and parse("08e1") == Literal(80.0, 0)
+    assert parse_address("0100") == 64 and parse_address("09") is None  # left to the parser to explain
+    assert parse_range("0_10:0x_10") == (8, 16)
+    with pytest.raises(ExpressionError, match="invalid digit '9' in octal literal"):
+        parse_range("09:4")
+    with pytest.raises(ExpressionError, match="invalid number literal 1__0"):
+        parse_range("0x10:1__0")
 
 
 # --------------------------------------------------------------------------------------------------

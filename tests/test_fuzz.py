@@ -19,10 +19,15 @@ Every example runs under a wall-clock guard (SIGALRM): a hang is a failure. Comm
 with ``GOCORE_TUI_DEBUG=1``, so an unexpected exception fails with its traceback.
 
 In CI the run is bounded and reproducible: hypothesis derandomized (its seed is derived from each
-test), about 2,700 examples in all, about 2 minutes with cached cores. For a longer run::
+test), about 3,700 examples in all (1,000 of them for the expression parser alone, which is cheap),
+about 2 minutes with cached cores. For a longer run::
 
     GOCORE_TUI_FUZZ_EXAMPLES=5000 python -m pytest -q tests/test_fuzz.py   # examples per test
+    GOCORE_TUI_FUZZ_SCALE=10 ...                                            # or 10x each test's own
     GOCORE_TUI_FUZZ_SEED=123 ...                                            # another random seed
+
+or ``scripts/fuzz.sh`` (a fresh seed, printed, and ten times the examples). Each failure such a run
+finds becomes an explicit ``@example`` here, with its fix.
 
 ``GOCORE_TUI_FUZZ_TIMEOUT`` (seconds, default 30) is the per-example bound.
 """
@@ -40,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,13 +64,14 @@ from explorer.render.values import named_children, summary
 EXAMPLE_LIMIT = float(os.environ.get("GOCORE_TUI_FUZZ_TIMEOUT", "30"))
 _EXAMPLES = os.environ.get("GOCORE_TUI_FUZZ_EXAMPLES")
 _SEED = os.environ.get("GOCORE_TUI_FUZZ_SEED")
+_SCALE = float(os.environ.get("GOCORE_TUI_FUZZ_SCALE", "1"))
 
 
 def fuzz(examples: int) -> Callable[[Any], Any]:
-    """Hypothesis settings of a fuzz test: ``examples`` in CI (or $GOCORE_TUI_FUZZ_EXAMPLES),
-    derandomized unless $GOCORE_TUI_FUZZ_SEED is set, no example database, no deadline (the
-    wall-clock guard is :func:`time_limit`)."""
-    n = int(_EXAMPLES) if _EXAMPLES else examples
+    """Hypothesis settings of a fuzz test: ``examples`` in CI (or $GOCORE_TUI_FUZZ_EXAMPLES, or that
+    times $GOCORE_TUI_FUZZ_SCALE), derandomized unless $GOCORE_TUI_FUZZ_SEED is set, no example
+    database, no deadline (the wall-clock guard is :func:`time_limit`)."""
+    n = int(_EXAMPLES) if _EXAMPLES else int(examples * _SCALE)
     conf = settings(max_examples=n, deadline=None, derandomize=_SEED is None, database=None,
                     suppress_health_check=list(HealthCheck), print_blob=True,
                     phases=(Phase.explicit, Phase.generate, Phase.shrink))
@@ -612,17 +618,44 @@ _TOKENS = ["main.registry", "main.waits", "main.busyStatuses", "runtime.allgs", 
            '"chan_send"', "'a'", "1.5", "nil", "true", " ", "&", "+", ",", "é", "\\", "`",
            "len(", "cap(", "int8(", "uint64(", "float32(", "string(", "[]byte(", "(*main.waiter)(", "*[4]byte",
            ".(", "int)", "<<", ">>", "==", "<", "&&", "||", "!", "^", "/", "%", "&^", "09", "0o7", "1e308", "-"]
+# Pieces of number, string and character literals: prefixes, underscores, exponents, escapes.
+_LITERAL_BITS = ["0", "7", "8", "9", "_", "x", "X", "o", "O", "b", "e", "E", "p", "f", ".", "+", "-", "'", '"', "\\x",
+                 "\\u", "\\U", "\\0", "\\n", "\x1b", "\u202e", "\x00"]
+
+_soup = st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=12).map("".join)
+_literal_soup = st.lists(st.sampled_from(_TOKENS + _LITERAL_BITS), min_size=1, max_size=12).map("".join)
+
+
+@fuzz(1000)
+@given(src=st.one_of(_soup, _literal_soup, st.text(max_size=40)))
+@example(src="09")  # seed-found regressions (issue 11): each was an internal ValueError
+@example(src="a[09]")
+@example(src="0" + "99999999999")
+@example(src="1__0")
+@example(src="0x_")
+@example(src="09:4")
+@example(src="0x10:1_")
+def test_fuzz_expression_parser(src: str) -> None:
+    """Anything typed as an expression, an ADDR:LEN range or an address: a parse or one clear error."""
+    from explorer.goruntime.expr import parse, parse_address, parse_range
+
+    with time_limit(EXAMPLE_LIMIT):
+        for f in (parse, parse_range, parse_address):
+            try:
+                f(src)
+            except ExplorerError as e:
+                assert str(e)
 
 
 @fuzz(300)
-@given(data=st.data())
-def test_fuzz_expressions(waits_base: GoProcess, data: st.DataObject) -> None:
+@given(expr=st.one_of(_soup, _literal_soup), frame=st.integers(0, 8))
+@example(expr="09", frame=0)
+@example(expr="main.registry[09]", frame=0)
+def test_fuzz_expressions(waits_base: GoProcess, expr: str, frame: int) -> None:
     """Token soup through ``print``, ``x`` and ``save``'s expression evaluator."""
     from explorer.goruntime.expr import evaluate
 
-    expr = "".join(data.draw(st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=12)))
     g = waits_base.crashed_goroutine
-    frame = data.draw(st.integers(0, 8))
     with time_limit(EXAMPLE_LIMIT):
         try:
             v = evaluate(waits_base, expr, g, frame)

@@ -37,6 +37,7 @@ from explorer.goruntime.expr.syntax import (
     TypeAssert,
     TypeExpr,
     Unary,
+    go_int,
     parse,
     type_of_node,
 )
@@ -477,14 +478,21 @@ def parse_range(text: str) -> tuple[int, int] | None:
     m = _RANGE_RE.match(text)
     if m is None:
         return None
-    return int(m.group(1).replace("_", ""), 0), int(m.group(2).replace("_", ""), 0)
+    try:
+        return go_int(m.group(1)), go_int(m.group(2))
+    except ValueError as e:  # 09:4, 0x_:4 (were internal errors)
+        raise ExpressionError(f"{text!r}: {e}") from None
 
 
 def parse_address(text: str) -> int | None:
-    """A bare address (``0xc000012000`` or decimal), or None if ``text`` is not one."""
-    t = text.strip().replace("_", "")
-    if re.fullmatch(r"0[xX][0-9a-fA-F]+|\d+", t):
-        return int(t, 0)
+    """A bare address (``0xc000012000``, decimal, any Go integer literal), or None if ``text`` is not
+    one (an invalid literal such as ``09`` is left to the expression parser to explain)."""
+    t = text.strip()
+    if re.fullmatch(r"0[xX][0-9a-fA-F_]+|\d[\d_]*", t):
+        try:
+            return go_int(t)
+        except ValueError:
+            return None
     return None
 
 

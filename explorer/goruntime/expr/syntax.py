@@ -426,18 +426,37 @@ def is_builtin_type(name: str) -> bool:
     return name in _BUILTIN_TYPES
 
 
+_LEGACY_OCTAL = re.compile(r"0_?[0-7](?:_?[0-7])*")
+
+
+def go_int(text: str) -> int:
+    """The value of a Go integer literal: decimal, ``0x``, ``0o``, ``0b`` or legacy octal (``017``),
+    underscores between digits or after the prefix. A literal Go rejects (``09``: a 9 in an octal
+    literal; ``1__0``, ``0x_``, ``1_``) is a ValueError in Go's words."""
+    if len(text) > 1 and text[0] == "0" and (text[1].isdigit() or text[1] == "_"):
+        if not _LEGACY_OCTAL.fullmatch(text):
+            bad = next((c for c in text if c in "89"), None)
+            raise ValueError(f"invalid digit {bad!r} in octal literal" if bad else f"invalid number literal {text}")
+        return int(text.replace("_", ""), 8)
+    try:
+        return int(text, 0)  # Python's prefixes and underscore rules are Go's
+    except ValueError:
+        raise ValueError(f"invalid number literal {text}") from None
+
+
 def _number(t: Token, src: str) -> int | float:
-    text = t.text.replace("_", "")
-    if len(text) > MAX_LITERAL_DIGITS:
+    text = t.text
+    if len(text.replace("_", "")) > MAX_LITERAL_DIGITS:
         raise ExpressionError(f"{src!r}: number literal of {len(text)} digits at column {t.pos + 1}")
-    if t.kind == "float":
-        return float(text)
-    if len(text) > 1 and text[0] == "0" and text[1].isdigit():
-        bad = next((c for c in text if c in "89"), None)
-        if bad is not None:  # as Go says it
-            raise ExpressionError(f"{src!r}: invalid digit {bad!r} in octal literal at column {t.pos + 1}")
-        return int(text, 8)  # Go's legacy octal
-    return int(text, 0)
+    try:
+        if t.kind == "float":
+            try:
+                return float(text)  # Python's underscore rules are Go's (between digits)
+            except ValueError:
+                raise ValueError(f"invalid number literal {text}") from None
+        return go_int(text)
+    except ValueError as e:  # as Go says it
+        raise ExpressionError(f"{src!r}: {e} at column {t.pos + 1}") from None
 
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\",
