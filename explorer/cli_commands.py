@@ -32,6 +32,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             return 0
         rows = [
             ("executable", d["executable"]),
+            ("command line", d["command_line"] or "-"),  # the core's NT_PRPSINFO: argv as the kernel kept it
             ("go version", d["go_version"] or "unknown"),
             ("arch", d["arch"]),
             ("build id", f"{d['build_id']} ({_match_text(d['build_id_match'])})"),

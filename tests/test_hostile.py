@@ -222,6 +222,8 @@ def test_hostile_strings_are_shown_as_go_quotes_them(hostile: Core) -> None:
     assert rows["panic"].strip() == safe(evil.encode("utf-8", "surrogateescape").decode("utf-8", "replace") + "3")
     assert rows["executable"].strip() == safe(str(hostile.case.binary))
     assert safe(HOSTILE_DIR_NAME) in rows["crash site"]
+    assert rows["command line"].strip().startswith(safe(str(hostile.case.binary))[:40])  # argv[0], cut at 80 bytes
+    assert "\\x1b" in rows["command line"]
     r = check(run("goroutines", core, exe, "--json"))
     labels = [g["labels"] for g in json.loads(r.out) if g["labels"]]
     assert {go_unquote(values["label_key"]): go_unquote(values["label_value"])} in labels
