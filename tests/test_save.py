@@ -542,3 +542,39 @@ def test_check_destination_says_what_a_save_would_do(tmp_path: Path) -> None:
     assert fd_of_path("/proc/1/fd/3") is None or os.getpid() == 1  # another process's: a path like others
     with pytest.raises(SaveError, match="does not exist"):
         check_destination(tmp_path / "no" / "f")
+
+
+def test_save_from_a_worker_thread_refuses_a_fifo_without_reader(tmp_path: Path) -> None:
+    """The TUI saves in a worker thread, where nothing could interrupt a wait for a FIFO's reader."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            save_memory(_mem(), 0x1000, 4, fifo)
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(10)
+    assert not t.is_alive() and len(errors) == 1 and isinstance(errors[0], SaveError)
+    assert "nothing reads" in str(errors[0]) and _kind(fifo) == "fifo"
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    deadline = time.monotonic() + 10
+    while True:  # once the reader has it open, a worker's save writes through
+        errors.clear()
+        t = threading.Thread(target=work)
+        t.start()
+        t.join(10)
+        if not errors:
+            break
+        assert "nothing reads" in str(errors[0]) and time.monotonic() < deadline
+        time.sleep(0.05)
+    reader.join(10)
+    assert got == [_DATA[:4]]

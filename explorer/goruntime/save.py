@@ -217,10 +217,18 @@ def _write_fd(mem: Memory, addr: int, size: int, dest: Destination) -> int:
 def _write_stream(mem: Memory, addr: int, size: int, dest: Destination) -> int:
     # O_NOCTTY: a terminal never becomes ours by being opened. No O_TRUNC and no O_CREAT: if the path
     # has meanwhile become a regular file, it is neither emptied nor created, and refused below.
+    # Outside the main thread (the TUI's save worker) a FIFO without a reader is refused instead of
+    # waited for: nothing could interrupt that wait (the CLI waits, as ``cat > FIFO`` does, and a
+    # signal ends it).
+    wait = _in_main_thread()
     try:
-        fd = os.open(dest.path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open(dest.path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC | (0 if wait else os.O_NONBLOCK))
     except OSError as e:
+        if e.errno == errno.ENXIO and not wait:
+            raise SaveError(f"{dest.path} is a FIFO that nothing reads yet: start its reader first") from e
         raise SaveError(f"cannot write {dest.path}: {e.strerror or e}") from e
+    if not wait:
+        os.set_blocking(fd, True)
     with os.fdopen(fd, "wb") as fh:
         st = os.fstat(fd)
         if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
