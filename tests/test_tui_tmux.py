@@ -328,7 +328,9 @@ faulthandler.register(_sig.SIGUSR1, file=open(os.environ["GOCORE_TEST_PIDFILE"] 
 session.SAVE_PIECE = 1 << 14
 _chunks = session.InterruptibleMemory.chunks
 def chunks(self, addr, size):
-    for piece in _chunks(self, addr, size):
+    for i, piece in enumerate(_chunks(self, addr, size)):
+        if i == 4:  # the save is under way (its file may have no name yet: O_TMPFILE)
+            open(os.environ["GOCORE_TEST_PIDFILE"] + ".saving", "w").close()
         time.sleep(0.02)
         yield piece
 session.InterruptibleMemory.chunks = chunks
@@ -358,9 +360,10 @@ def test_signal_during_a_save_leaves_no_file(tmux_app: Any, corpus: Any, tmp_pat
     pid = int(pidfile.read_text())
     t.command(f"save {addr:#x}:{size} {out_dir / 'big.bin'}")
     deadline = time.monotonic() + 20
-    while not any(p.stat().st_size > 0 for p in out_dir.iterdir()):  # the save's temporary file
-        assert time.monotonic() < deadline, f"no temporary file in {out_dir}"
+    while not Path(str(pidfile) + ".saving").exists():
+        assert time.monotonic() < deadline, "the save never started"
         time.sleep(0.05)
+    assert "big.bin" not in os.listdir(out_dir)  # mid-save: no file yet (at most a temporary one)
     if how == "closed terminal":
         t.kill_pane()
     else:
