@@ -535,3 +535,33 @@ def test_stripped_binary_is_a_clear_error() -> None:
         with redirect_stdout(out), redirect_stderr(err):
             rc = main([args[0], str(case.core), str(case.binary), *args[1:]])
         assert rc == 1 and "no DWARF" in err.getvalue() and len(err.getvalue().splitlines()) == 1, err.getvalue()
+
+
+def test_pointer_hops_are_bounded_in_json(corpus: Any) -> None:
+    """A handler's http.ResponseWriter reaches the whole server through pointers: vars --json
+    follows four hops and marks the rest truncated: 25,000 nodes instead of 114,000."""
+    from explorer.goruntime.variables import frame_variables
+    from explorer.render.valuejson import variable_json
+
+    case = corpus(VERSIONS[-1], "opt", "httpabort")
+    proc = open_case(case)
+    g = proc.crashed_goroutine
+    fi = frame_index(proc, g, "main.(*orderServer).ServeHTTP")
+    w = next(v for v in frame_variables(proc, g, fi) if v.name == "w")
+    tree = variable_json(w)["value"]
+
+    def walk(t: Any, hops: int) -> tuple[int, int, bool]:
+        nodes, deepest, cut = 1, hops, bool(t.get("truncated")) and t.get("kind") == "ptr"
+        for key in ("target", "value", "elements", "fields", "entries"):
+            sub = t.get(key)
+            items = sub if isinstance(sub, list) else [sub]
+            for item in items:
+                for child in ([item.get("value"), item.get("key")] if isinstance(item, dict) and "name" in item
+                              or isinstance(item, dict) and "key" in item else [item]):
+                    if isinstance(child, dict) and "kind" in child:
+                        n, d, c = walk(child, hops + (key == "target"))
+                        nodes, deepest, cut = nodes + n, max(deepest, d), cut or c
+        return nodes, deepest, cut
+
+    nodes, hops, cut = walk(tree, 0)
+    assert tree["kind"] == "iface" and cut and hops <= 4 and nodes < 50_000, (nodes, hops)

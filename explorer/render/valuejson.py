@@ -1,8 +1,10 @@
 """The JSON value tree of ``print --json`` and ``vars --json`` (contract: CLI.md's value table).
 
 Every node has ``type`` (the Go type name), ``kind`` and ``address``, then the kind's own keys.
-Collections give at most ``max_elements`` children then ``"truncated": true``; pointers are followed
-to ``max_depth``; a cycle ends in a node with ``"cycle": true``. One call produces at most
+Collections give at most ``max_elements`` children then ``"truncated": true``; nesting is followed
+to ``max_depth`` and pointers through at most ``max_indirections`` hops (a pointer past them has
+``"truncated": true`` and no target: a request handler's ``http.ResponseWriter`` otherwise drags in
+the whole server, 100,000 nodes); a cycle ends in a node with ``"cycle": true``. One call produces at most
 ``MAX_JSON_NODES`` nodes and ``MAX_JSON_TEXT`` bytes of string text in full, so that a garbage
 value never explodes. Memory problems below the root become ``unreadable`` nodes saying why.
 
@@ -38,8 +40,9 @@ def variable_json(var: Variable, max_depth: int = DEFAULT_JSON_DEPTH) -> dict[st
 
 
 class _JsonWriter:
-    def __init__(self, max_depth: int, max_elements: int) -> None:
+    def __init__(self, max_depth: int, max_elements: int, max_indirections: int = 4) -> None:
         self.max_depth = max_depth
+        self.max_indirections = max_indirections
         self.max_elements = max_elements
         self.budget = MAX_JSON_NODES
         self.text_budget = MAX_JSON_TEXT
@@ -130,11 +133,11 @@ class _JsonWriter:
                 key = (int(v.value), v.type_name)
                 if key in path:
                     d["cycle"] = True
-                elif deeper:
+                elif deeper and len(path) < self.max_indirections:
                     t = v.target()
                     d["target"] = self.tree(t, depth + 1, path | {key}) if t is not None else None
                 else:
-                    d["truncated"] = True
+                    d["truncated"] = True  # past the depth or the indirections: ask for it by name
         elif k == "iface":
             d["dynamic_type"] = v.dynamic_type
             d["value"] = None
