@@ -556,8 +556,8 @@ def test_pointer_hops_are_bounded_in_json(corpus: Any) -> None:
             sub = t.get(key)
             items = sub if isinstance(sub, list) else [sub]
             for item in items:
-                for child in ([item.get("value"), item.get("key")] if isinstance(item, dict) and "name" in item
-                              or isinstance(item, dict) and "key" in item else [item]):
+                wrapped = isinstance(item, dict) and ("name" in item or "key" in item)  # a field or entry
+                for child in ([item.get("value"), item.get("key")] if wrapped else [item]):
                     if isinstance(child, dict) and "kind" in child:
                         n, d, c = walk(child, hops + (key == "target"))
                         nodes, deepest, cut = nodes + n, max(deepest, d), cut or c
