@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from explorer.core.memory import AddressSpace
     from explorer.goruntime.layout import Layout
 
-# Used only if the binary's own gStatusStrings cannot be found: these low values never moved.
+# Used only if the binary's own gStatusStrings cannot be found: these values never moved (10 and 11
+# are new in 1.26: _Gleaked, and _Gdeadextra, a dead g kept for a cgo callback).
 FALLBACK_STATUS = {0: "idle", 1: "runnable", 2: "running", 3: "syscall", 4: "waiting", 6: "dead",
-                   8: "copystack", 9: "preempted"}
+                   8: "copystack", 9: "preempted", 10: "leaked", 11: "waiting for cgo callback"}
 G_SCAN = 0x1000
 G_DEAD = 6
 G_WAITING = 4

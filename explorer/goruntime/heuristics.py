@@ -64,8 +64,13 @@ def find_string_array(exe: Executable, index: int, text: str, *, bias: int = 0) 
 
 
 def read_string_array(mem: AddressSpace, addr: int, count: int | None, *, max_count: int = 512,
-                      max_len: int = 256) -> list[str]:
-    """Read a ``[N]string``; with ``count`` None, read until an element stops looking like a string."""
+                      max_len: int = 256, holes: Callable[[str], bool] | None = None) -> list[str]:
+    """Read a ``[N]string``; with ``count`` None, read until an element stops looking like a string.
+
+    ``holes``: the table has empty elements past element 0 (``gStatusStrings`` leaves the unused
+    statuses 5 and 7 empty); then reading goes on past them, for as long as every element passes
+    ``holes`` (e.g. looks like a status word), and trailing empty elements are dropped.
+    """
     out: list[str] = []
     n = count if count is not None else max_count
     for i in range(min(n, max_count)):
@@ -79,9 +84,15 @@ def read_string_array(mem: AddressSpace, addr: int, count: int | None, *, max_co
                 out.append("?")
                 continue
             break
-        if count is None and i > 0 and not s:
+        if count is None and holes is not None:
+            if not holes(s):
+                break
+        elif count is None and i > 0 and not s:
             break  # only element 0 of these tables is empty
         out.append(s)
+    if count is None and holes is not None:
+        while out and not out[-1]:
+            out.pop()
     return out
 
 
