@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,7 @@ from explorer.core.elfstructs import PHDR as _PHDR
 from explorer.core.elfstructs import parse_notes
 from explorer.core.memory import PRIO_EXECUTABLE
 from explorer.errors import ExplorerError, InputError, UnreadableMemory
-from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, StackContext, Unwinder, _which_stack
+from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, Frame, StackContext, Unwinder, _which_stack
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoDwarf
@@ -71,6 +71,7 @@ class ThreadInfo:
     g0: int | None
     gsignal: int | None
     on: str  # "g", "g0", "gsignal" or "?": which stack the registers are on
+    vdso: tuple[int, int] | None = None  # (m.vdsoPC, m.vdsoSP) while the M is in a vDSO call
 
 
 class _Runtime:
@@ -225,7 +226,10 @@ class _Runtime:
             addr = find_string_array(self.exe, 1, "runnable", bias=self.pie_bias)
         if addr is None:
             return []
-        names = read_string_array(self.memory, addr, count, max_count=32)
+        # Without DWARF the length is unknown: the table has empty holes (statuses 5 and 7), and
+        # every name is lower-case words ("waiting for cgo callback", 1.26+).
+        names = read_string_array(self.memory, addr, count, max_count=16,
+                                  holes=lambda s: all(c.islower() or c == " " for c in s))
         return names if names[:3] == ["idle", "runnable", "running"] else []
 
     @cached_property
@@ -271,8 +275,17 @@ class _Runtime:
                 on = "g"
             else:
                 on = "?"
-            out.append(ThreadInfo(t.tid, t.index, t.regs, tls_g or None, m or None, curg, g0, gsignal, on))
+            out.append(ThreadInfo(t.tid, t.index, t.regs, tls_g or None, m or None, curg, g0, gsignal, on,
+                                  self._vdso_of(m)))
         return out
+
+    def _vdso_of(self, m: int | None) -> tuple[int, int] | None:
+        """(m.vdsoPC, m.vdsoSP) when the M is inside a vDSO call (vdsoSP != 0), else None."""
+        if not m:
+            return None
+        sp = self._read_ptr_field("runtime.m", "vdsoSP", m)
+        pc = self._read_ptr_field("runtime.m", "vdsoPC", m)
+        return (pc, sp) if sp and pc else None
 
     @cached_property
     def allgs_addr(self) -> int:
@@ -366,18 +379,45 @@ class _Runtime:
         return None
 
     def backtrace(self, g: Goroutine, max_frames: int | None = None) -> Backtrace:
-        """The goroutine's frames, innermost first (cached per goroutine).
+        """The goroutine's frames, innermost first, as the runtime's traceback shows them (cached per
+        goroutine). Where it starts follows ``runtime/traceback.go`` (``initAt``, ``traceback1``):
 
-        A goroutine running on a thread is unwound from the thread's registers, through the signal
-        handler and system stack frames above it; any other from where the scheduler saved it.
+        - in a system call (``syscallsp != 0``): at ``syscallpc/syscallsp``, or at ``m.vdsoPC/vdsoSP``
+          while its M is in a vDSO call; never at its thread's registers (under GOTRACEBACK=crash
+          every thread sits in a signal handler when the core is written);
+        - running on another thread: where its thread's frames reach the goroutine's own stack (the
+          signal context the runtime printed it from, or its ``sched`` when the thread was on the
+          system stack);
+        - the crashing goroutine: its thread's frames from the innermost one (the crash machinery,
+          the ``runtime stack:`` of a throw on the system stack), then the goroutine's own as above;
+          the runtime printed the outer part of them;
+        - any other: at ``g.sched``.
+
+        The thread's own full view (signal frames included) is :meth:`thread_backtrace`.
         """
         cache = self.__dict__.setdefault("_bt_cache", {})
         key = (g.addr, max_frames)
         if key not in cache:
-            ti = self.thread_of(g)
-            cache[key] = self.thread_backtrace(ti, max_frames) if ti is not None else self._parked_backtrace(
-                g, max_frames)
+            cache[key] = self._goroutine_backtrace(g, max_frames)
         return cache[key]
+
+    def _goroutine_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace:
+        ti = self.thread_of(g)
+        if ti is None:
+            return self._parked_backtrace(g, max_frames)
+        crashed = self.crashed_thread is not None and self.crashed_thread.tid == ti.tid
+        tbt = self.thread_backtrace(ti, max_frames)
+        first_g = next((i for i, f in enumerate(tbt.frames) if f.stack == "g"), None)
+        if g.syscallsp or first_g is None:
+            own = self._parked_backtrace(g, max_frames)
+        elif first_g == 0:
+            return tbt
+        else:
+            own = Backtrace(tbt.frames[first_g:], tbt.truncated, tbt.error)
+        if not crashed:
+            return _renumbered(own.frames, own, max_frames)
+        prefix = tbt.frames if first_g is None else tbt.frames[:first_g]
+        return _renumbered(prefix + own.frames, own, max_frames)
 
     def forget_backtraces(self) -> None:
         """Drop cached goroutine backtraces, and the core's pages read for them (streaming consumers
@@ -393,6 +433,7 @@ class _Runtime:
         if ti is not None:
             ctx.g0_stack = self._stack_of(ti.g0)
             ctx.gsignal_stack = self._stack_of(ti.gsignal)
+            ctx.vdso = ti.vdso
         return ctx
 
     def thread_backtrace(self, ti: ThreadInfo, max_frames: int | None = None) -> Backtrace:
@@ -424,9 +465,13 @@ class _Runtime:
         return bt
 
     def _parked_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace:
+        """From where the runtime saved the goroutine: syscallpc/sp (vdsoPC/SP), else sched."""
         limit = max_frames or MAX_FRAMES
         ctx = StackContext((g.sched_pc, g.sched_sp, g.sched_bp), (g.stack_lo, g.stack_hi))
         try:
+            vdso = self._vdso_of(g.m) if g.m and g.status in ("running", "syscall") else None
+            if vdso is not None and g.stack_lo <= vdso[1] < g.stack_hi:
+                return self.unwinder.unwind(vdso[0], vdso[1], ctx=ctx, trap=False, stack="g", max_frames=limit)
             if g.syscallsp:
                 return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",
                                             max_frames=limit, syscall=True)
@@ -599,3 +644,17 @@ class GoProcess(_Runtime):
     @cached_property
     def go_version(self) -> str | None:
         return self.exe.go_version
+
+
+def _renumbered(frames: list[Frame], bt: Backtrace, max_frames: int | None) -> Backtrace:
+    """A Backtrace of ``frames`` (taken from others) with indexes and physical numbers from 0, the
+    error and truncation of ``bt``, at most ``max_frames`` frames."""
+    out: list[Frame] = []
+    phys, last = -1, None
+    for f in frames[: max_frames or MAX_FRAMES]:
+        key = (f.physical, f.pc, f.sp)
+        if key != last:
+            phys, last = phys + 1, key
+        out.append(replace(f, index=len(out), physical=phys))
+    truncated = bt.truncated or (max_frames is not None and len(frames) > max_frames)
+    return Backtrace(out, truncated, bt.error)

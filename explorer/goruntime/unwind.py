@@ -6,13 +6,18 @@ is ``fp``. A frame's file:line is looked up at ``pc - 1`` except for the innermo
 segment and the frame that ``runtime.sigpanic`` was injected into (``unwindTrap``). Inlined calls
 become frames of their own, sharing their physical frame's pc and sp.
 
-Beyond what the runtime's own traceback does, we cross the places where a thread changes stacks, so
-a goroutine bound to a thread gets one continuous backtrace:
+Beyond what one traceback of the runtime prints, we cross the places where a thread changes stacks,
+so a thread gets one continuous backtrace (what the runtime prints in several pieces):
 
 - ``runtime.sigtramp``: the kernel's ``rt_sigframe`` sits just above its frame; the interrupted
-  registers are in its ``ucontext`` (``uc_mcontext`` at +40) and unwinding goes on from them.
-- ``runtime.systemstack`` / ``runtime.morestack`` / ``runtime.mcall`` and the bottom of g0 on a
-  thread whose M has a ``curg``: continue from ``curg.sched`` as the runtime does.
+  registers are in its ``ucontext`` (``uc_mcontext`` at +40) and unwinding goes on from them (from
+  ``m.vdsoPC/vdsoSP`` when they point into the vDSO, which has no Go frame information).
+- ``runtime.systemstack`` / ``runtime.morestack`` / ``runtime.mcall`` on a system stack of a thread
+  whose M has a ``curg``: that frame ends the system stack's part, as in the runtime's ``runtime
+  stack:`` print (they write SP, so the runtime stops there), and unwinding goes on from
+  ``curg.sched``, where the switch saved the goroutine (``runtime.systemstack_switch`` for a
+  systemstack), as the runtime's print of that goroutine does. So the frames of a ``fatal error``
+  thrown on the system stack read: the system stack's, then the goroutine's own.
 
 Every loop is bounded: frame count, stuck frames (sp not growing) and stack switches.
 """
@@ -79,6 +84,7 @@ class StackContext:
     """What the unwinder needs to know of the goroutine and its thread to switch stacks."""
 
     curg_sched: tuple[int, int, int] | None = None  # (pc, sp, bp) of m.curg, for jumps from g0
+    vdso: tuple[int, int] | None = None  # m.vdsoPC, m.vdsoSP while the M is in a vDSO call
     curg_stack: tuple[int, int] | None = None
     g0_stack: tuple[int, int] | None = None
     gsignal_stack: tuple[int, int] | None = None
@@ -180,17 +186,6 @@ class Unwinder:
                 bt.error = f"unknown pc {pc:#x}"
                 return bt
             kind = info.kind
-            # Stack switches from the system stacks to the goroutine's (runtime: unwindJumpStack).
-            if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
-                if kind == K_JUMP:
-                    pc, sp, _bp = ctx.curg_sched
-                    stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
-                    switches += 1
-                    continue
-                if kind == K_SYSTEMSTACK:
-                    sp = ctx.curg_sched[1]
-                    stack, jumped_to_curg = "g", True
-                    switches += 1
             bounds = ctx.curg_stack if stack == "g" else None
             if bounds is not None:
                 if not bounds[0] <= sp < bounds[1]:
@@ -236,20 +231,35 @@ class Unwinder:
                 new_regs = {k: int.from_bytes(raw[o : o + 8], "little") for k, o in MCTX.items()}
                 frames[-1].signal = int.from_bytes(signo, "little")
                 pc, sp = new_regs["rip"], new_regs["rsp"]
+                regs, trap = new_regs, True
+                if ctx.vdso is not None and self._info(pc) is None:
+                    # Interrupted in the vDSO (no Go frames there): the runtime's traceback starts
+                    # where the M entered it.
+                    pc, sp = ctx.vdso
+                    regs, trap = None, False
                 stack = _which_stack(sp, ctx, default=stack)
                 if stack == "g":
                     jumped_to_curg = True
-                regs, trap, innermost = new_regs, True, True
+                innermost = True
+                switches += 1
+                last = (-1, -1)
+                continue
+            if stack != "g" and not jumped_to_curg and (kind in (K_JUMP, K_SYSTEMSTACK) or info.topframe):
+                # The end of a system stack's frames (these functions write SP: the runtime's own
+                # traceback stops at them too); the goroutine the M runs goes on from its sched.
+                target = ctx.curg_sched
+                if target is None or not target[0] or not target[1]:
+                    return bt
+                if switches >= MAX_SWITCHES:
+                    bt.truncated, bt.error = True, "too many stack switches"
+                    return bt
+                pc, sp, _bp = target
+                stack, jumped_to_curg, trap, innermost, regs = "g", True, False, True, None
                 switches += 1
                 last = (-1, -1)
                 continue
             spwrite = info.spwrite and not (syscall and innermost)
             if info.topframe or (spwrite and not innermost):
-                if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
-                    pc, sp, _bp = ctx.curg_sched
-                    stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
-                    switches += 1
-                    continue
                 return bt
             off = fp - PTR - snap_lo
             if 0 <= off <= len(snap) - PTR:
