@@ -41,6 +41,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,11 @@ SCENARIOS: tuple[str, ...] = ("panic", "nilderef", "httpabort", "waits", "deadlo
 #: Flags every build gets: no VCS stamping (it would run git and tie the binary to the repo state).
 _COMMON_FLAGS = ("-buildvcs=false",)
 
+#: Build environment of programs that need more than go_env (which turns cgo off): the syscalls
+#: program blocks one goroutine in C, and a cgo binary has an extra M for C callbacks (its g is
+#: _Gdeadextra from 1.26, which the runtime's traceback skips).
+PROG_ENV: dict[str, dict[str, str]] = {"syscalls": {"CGO_ENABLED": "1"}}
+
 #: The environment a corpus program runs in (on top of the caller's, less GODEBUG, GOMAXPROCS, GOGC
 #: and GOMEMLIMIT). tracebacklabels=1 makes 1.26 and 1.27 print pprof labels in goroutine headers
 #: (1.27 does by default only for modules that say go >= 1.27); older runtimes ignore it.
@@ -80,11 +86,27 @@ class CorpusError(RuntimeError):
     """The corpus could not be made: a build failed, or a program left no core. Never a skip."""
 
 
+class CorpusNoCore(CorpusError):
+    """A run ended (or timed out) without leaving a core."""
+
+
 # --------------------------------------------------------------------------------------------------
 # Building
 
 
-def _prog_dir(prog: str) -> Path:
+#: Programs of the Go runtime's own test suite, built in place from each release's source (they are
+#: ``package main`` inside the standard library's module, so they may import internal packages).
+RUNTIME_PROGS: dict[str, str] = {"testprog": "runtime/testdata/testprog"}
+
+
+def _prog_dir(prog: str, version: str | None = None) -> Path:
+    if prog in RUNTIME_PROGS:
+        if version is None:
+            raise ValueError(f"{prog} is built from a Go release's source: name the version")
+        path = goroot(version) / "src" / RUNTIME_PROGS[prog]
+        if not path.is_dir():
+            raise CorpusError(f"Go {version} has no {RUNTIME_PROGS[prog]} at {path}")
+        return path
     path = TESTPROGS / prog
     if not (path / "go.mod").exists():
         raise CorpusError(f"no Go test program {prog!r} at {path}")
@@ -105,10 +127,11 @@ HOSTILE_PROGS = frozenset({"hostile"})
 
 def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
     """Hash of what a build depends on: sources (and where they are), toolchain, flags."""
-    prog_dir = _prog_dir(prog)
+    prog_dir = _prog_dir(prog, version)
     h = hashlib.sha256()
     where = HOSTILE_DIR_NAME if prog in HOSTILE_PROGS else str(prog_dir)
-    for part in (version, str(goroot(version)), where, *_COMMON_FLAGS, *MODES[mode]):
+    env = [f"{k}={v}" for k, v in sorted(PROG_ENV.get(prog, {}).items())]
+    for part in (version, str(goroot(version)), where, *_COMMON_FLAGS, *MODES[mode], *env):
         h.update(part.encode() + b"\0")
     for path in _source_files(prog_dir):
         h.update(str(path.relative_to(prog_dir)).encode() + b"\0")
@@ -125,7 +148,7 @@ def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
     """
     if mode not in MODES:
         raise ValueError(f"unknown build mode {mode!r}; known: {sorted(MODES)}")
-    prog_dir = _prog_dir(prog)
+    prog_dir = _prog_dir(prog, version)
     key = f"{prog}-{mode}-{build_hash(version, mode, prog)}"
     out = cache_dir() / "builds" / version / key
     if prog in HOSTILE_PROGS:  # sources and executable inside the hostile directory
@@ -147,7 +170,8 @@ def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
         cmd = [go_command(version), "build", *_COMMON_FLAGS, *MODES[mode], "-o", str(tmp), "."]
         started = time.monotonic()
         try:
-            proc = subprocess.run(cmd, cwd=prog_dir, env=go_env(version), capture_output=True, text=True,
+            proc = subprocess.run(cmd, cwd=prog_dir, env={**go_env(version), **PROG_ENV.get(prog, {})},
+                                  capture_output=True, text=True,
                                   timeout=BUILD_TIMEOUT)
             if proc.returncode != 0 or not tmp.exists():
                 raise CorpusError(
@@ -214,25 +238,38 @@ def case_id(case: tuple) -> str:
     return "-".join(str(c) for c in case)
 
 
-def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), prog: str = "crasher") -> CoreCase:
+def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), prog: str = "crasher", *,
+              attempts: int = 1, timeout: float | None = None) -> CoreCase:
     """Build ``prog``, run ``scenario`` with GOTRACEBACK=crash until it dumps core; cached.
+
+    ``attempts``: how many runs may end without a core before giving up (a data race such as the
+    runtime's ``concurrentMapWrites`` is caught only now and then). ``timeout``: seconds per run
+    (default RUN_TIMEOUT).
 
     Raises :class:`CorpusError` (with core_pattern and stderr) when no core appears: tests that need
     a core must fail, never skip.
     """
     binary = build(version, mode, prog)
     args = tuple(str(a) for a in args)
-    key = scenario + ("-" + "-".join(args) if args else "")
-    if not re.fullmatch(r"[\w.,=-]+", key):
+    # The runtime's testprog has scenarios such as SynctestCond/signal/no_bubble.
+    key = scenario.replace("/", "+") + ("-" + "-".join(args) if args else "")
+    if not re.fullmatch(r"[\w.,=+-]+", key):
         raise ValueError(f"scenario and args must be simple words: {key!r}")
     env_hash = hashlib.sha256(json.dumps(RUN_ENV, sort_keys=True).encode()).hexdigest()[:8]
     build_key = binary.parent.parent.name if prog in HOSTILE_PROGS else binary.name
     directory = cache_dir() / "cores" / version / build_key / f"env-{env_hash}" / key
     if not (directory / "meta.json").exists():
         with file_lock(cache_dir() / "locks" / f"core-{version}-{build_key}-{key}.lock"):
-            if not (directory / "meta.json").exists():
-                _run_to_core(binary, scenario, args, directory,
-                             {"version": version, "mode": mode, "prog": prog})
+            for attempt in range(1, attempts + 1):
+                if (directory / "meta.json").exists():
+                    break
+                try:
+                    _run_to_core(binary, scenario, args, directory,
+                                 {"version": version, "mode": mode, "prog": prog, "attempt": attempt},
+                                 timeout=RUN_TIMEOUT if timeout is None else timeout)
+                except CorpusNoCore:
+                    if attempt == attempts:
+                        raise
     return load_core_case(directory, version=version, mode=mode, scenario=scenario, args=args)
 
 
@@ -344,7 +381,7 @@ def _find_core(pattern: str, pid: int, cwd: Path, started: float, dest: Path) ->
 
 
 def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: Path,
-                 extra_meta: dict[str, str]) -> None:
+                 extra_meta: dict[str, object], timeout: float = RUN_TIMEOUT) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = directory.with_name(f"{directory.name}.tmp{os.getpid()}")
     if work.exists():
@@ -362,12 +399,12 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
         proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, preexec_fn=_raise_core_limit)
         try:
-            out, err = proc.communicate(timeout=RUN_TIMEOUT)
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             out, err = proc.communicate()
-            raise CorpusError(
-                f"{' '.join(cmd)} did not crash within {RUN_TIMEOUT}s\n"
+            raise CorpusNoCore(
+                f"{' '.join(cmd)} did not crash within {timeout}s\n"
                 f"stdout:\n{out.decode(errors='replace')}\nstderr:\n{err.decode(errors='replace')[-4000:]}"
             ) from exc
         seconds = time.monotonic() - t0
@@ -376,7 +413,7 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
         core = _find_core(pattern, proc.pid, run_dir, started, work / "core")
         if core is None:
             soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
-            raise CorpusError(
+            raise CorpusNoCore(
                 f"no core file from {' '.join(cmd)} (pid {proc.pid}, exit status {proc.returncode})\n"
                 f"core_pattern: {pattern!r}, core_uses_pid: {_core_uses_pid()}, "
                 f"parent RLIMIT_CORE: {soft}/{hard} (the child raises it to unlimited)\n"
@@ -409,6 +446,102 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The Go runtime's own crash programs (runtime/testdata/testprog)
+
+#: The crash scenarios of the runtime's testprog that the corpus always runs when a release has them.
+TESTPROG_NAMED: tuple[str, ...] = (
+    "Abort", "Breakpoint", "CircularPanic", "DoublePanic", "ErrorPanic", "GoNil", "GoexitDeadlock",
+    "GoexitInPanic", "GoschedInPanic", "LockedDeadlock", "NilPanic", "PanicAfterGoexit", "PanicTraceback",
+    "RecursivePanic", "RecursivePanic2", "RepanickedPanic", "Segv", "SimpleDeadlock", "StackOverflow",
+    "StringPanic", "SyscallInPanic", "TgkillSegv", "concurrentMapWrites", "panicCustomString",
+    "panicDeferFatal",
+)
+#: Data races the runtime detects only now and then: run until one dumps core.
+TESTPROG_RACY = frozenset({"concurrentMapWrites", "concurrentMapReadWrite", "concurrentMapIterateWrite",
+                           "PanicRace", "TypelinksRace"})
+TESTPROG_ATTEMPTS = 3
+TESTPROG_RACY_ATTEMPTS = 40
+#: A testprog scenario that has not died after this long never will (some loop or wait by design).
+TESTPROG_TIMEOUT = 15.0
+#: Signals whose default action dumps core (what GOTRACEBACK=crash ends with).
+CORE_SIGNALS = frozenset({signal.SIGQUIT, signal.SIGILL, signal.SIGTRAP, signal.SIGABRT, signal.SIGBUS,
+                          signal.SIGFPE, signal.SIGSEGV, signal.SIGSYS})
+_TESTPROG_REGISTER_RE = re.compile(r'\bregister(?:Init)?\("([^"]+)"')
+
+
+def testprog_registered(version: str) -> list[str]:
+    """Names testprog registers (``register("Name", fn)``) in Go ``version``'s source, for Linux."""
+    names: set[str] = set()
+    for path in sorted(_prog_dir("testprog", version).glob("*.go")):
+        stem = path.stem
+        if stem.endswith(("_windows", "_darwin", "_freebsd", "_openbsd", "_netbsd", "_plan9", "_wasm")):
+            continue
+        names.update(_TESTPROG_REGISTER_RE.findall(path.read_text(errors="replace")))
+    return sorted(names)
+
+
+def testprog_discovery(version: str) -> dict[str, dict[str, object]]:
+    """Every registered scenario of testprog run once (optimized build, GOTRACEBACK=crash, no core):
+    name -> {"returncode", "signal" (the one that killed it, or None), "seconds"}. Cached per build."""
+    binary = build(version, "opt", "testprog")
+    path = cache_dir() / "discovery" / version / f"{binary.name}.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    with file_lock(cache_dir() / "locks" / f"discovery-{version}-{binary.name}.lock"):
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        env = dict(os.environ)
+        for var in ("GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT"):
+            env.pop(var, None)
+        env.update(RUN_ENV)
+        results: dict[str, dict[str, object]] = {}
+        with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+            for name in testprog_registered(version):
+                results[name] = _run_once(binary, name, env, Path(tmp))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp_path.write_text(json.dumps(results, indent=1, sort_keys=True))
+        os.replace(tmp_path, path)
+    return results
+
+
+def _no_core() -> None:  # in the child: discovery needs the exit status, not the core
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _run_once(binary: Path, name: str, env: dict[str, str], cwd: Path) -> dict[str, object]:
+    t0 = time.monotonic()
+    proc = subprocess.Popen([str(binary), name], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_no_core,
+                            start_new_session=True)
+    try:
+        rc: int | None = proc.wait(timeout=TESTPROG_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: whatever it started goes too
+        proc.wait()
+        rc = None
+    sig = -rc if rc is not None and rc < 0 else None
+    return {"returncode": rc, "signal": sig, "seconds": round(time.monotonic() - t0, 3)}
+
+
+def testprog_scenarios(version: str) -> list[str]:
+    """The testprog scenarios of Go ``version`` that die with a core under GOTRACEBACK=crash: those
+    its discovery run saw killed by a core-dumping signal, and every TESTPROG_NAMED one it has (the
+    racy ones may have got away once)."""
+    found = testprog_discovery(version)
+    keep = {n for n, r in found.items() if r["signal"] in CORE_SIGNALS}
+    keep |= {n for n in TESTPROG_NAMED if n in found}
+    return sorted(keep)
+
+
+def testprog_core(version: str, mode: str, scenario: str) -> CoreCase:
+    """The core of one testprog scenario (built from Go ``version``'s own source) in ``mode``."""
+    attempts = TESTPROG_RACY_ATTEMPTS if scenario in TESTPROG_RACY else TESTPROG_ATTEMPTS
+    return make_core(version, mode, scenario, prog="testprog", attempts=attempts, timeout=TESTPROG_TIMEOUT)
 
 
 # --------------------------------------------------------------------------------------------------

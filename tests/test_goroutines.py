@@ -9,41 +9,16 @@ the same creator, and pick the goroutine the runtime printed first as the crashi
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 
 import pytest
 from corpus import CoreCase, case_id, corpus_cases
+from oracle import printed_name, status_words
 
 from explorer.cli import main as cli_main
 from explorer.goruntime.process import GoProcess
 
 CASES = corpus_cases()
-
-
-def printed_name(name: str) -> str:
-    """The function name as the runtime's traceback prints it (funcNameForPrint, "panic")."""
-    if name == "runtime.gopanic":
-        return "panic"
-    # Instantiated generic functions: shapes in brackets print as [...].
-    out, depth = [], 0
-    for ch in name:
-        if ch == "[":
-            if depth == 0:
-                out.append("[...]")
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
-
-
-def status_words(text: str) -> str:
-    """The bracket text without the minutes and the 'locked to thread' flag."""
-    parts = [p.strip() for p in text.split(",")]
-    keep = [p for p in parts if p != "locked to thread" and not re.fullmatch(r"\d+ minutes?", p)]
-    return ", ".join(keep)
 
 
 @pytest.fixture(scope="module")
