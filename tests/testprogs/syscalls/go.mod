@@ -1,0 +1,3 @@
+module example.com/syscalls
+
+go 1.21
