@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
 
 from explorer.cli_common import emit_json, open_process, resolve_goroutine
+from explorer.errors import ExplorerError
 from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
 from explorer.render.text import safe
@@ -22,10 +24,28 @@ def _match_text(match: bool | None) -> str:
         match, "the core does not say")  # type: ignore[arg-type]
 
 
+def _or_dash(v: object) -> str:
+    """A value for text output: ``-`` when there is none (never Python's ``None``)."""
+    return "-" if v is None else str(v)
+
+
+@contextlib.contextmanager
+def _open_then_check_unwinding(args: argparse.Namespace) -> Iterator[GoProcess]:
+    """open_process; once the command has printed what it can tell without backtraces, exit 1 with
+    one line saying why none can be made (a damaged ``.gopclntab``), as ``bt`` does."""
+    from explorer.goruntime.model import unwind_error
+
+    with open_process(args) as proc:
+        yield proc
+        why = unwind_error(proc)
+        if why is not None:
+            raise ExplorerError(f"no backtraces: {why}")
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from explorer.goruntime.model import info_dict
 
-    with open_process(args) as proc:
+    with _open_then_check_unwinding(args) as proc:
         d = info_dict(proc)
         if args.json:
             emit_json(d)
@@ -35,7 +55,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("command line", d["command_line"] or "-"),  # the core's NT_PRPSINFO: argv as the kernel kept it
             ("go version", d["go_version"] or "unknown"),
             ("arch", d["arch"]),
-            ("build id", f"{d['build_id']} ({_match_text(d['build_id_match'])})"),
+            ("build id", f"{_or_dash(d['build_id'])} ({_match_text(d['build_id_match'])})"),
             ("signal", f"{d['signal_name']} ({d['signal']})" if d["signal"] else "none"),
         ]
         if d["go_signal"] and d["go_signal"]["signal"] != d["signal"]:
@@ -44,8 +64,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows += [
             ("fault address", _hex(d["fault_address"])),
             ("threads", str(d["threads"])),
-            ("goroutines", str(d["goroutines"])),
-            ("crashed goroutine", str(d["crashed_goroutine"])),
+            ("goroutines", _or_dash(d["goroutines"])),
+            ("crashed goroutine", _or_dash(d["crashed_goroutine"])),
             ("panic", d["panic"] or ("- (a fatal runtime error, not a panic)" if d["fatal_error"] else "-")),
             ("crash site", f"{d['crash_site']['function']} {d['crash_site']['file']}:{d['crash_site']['line']}"
              if d["crash_site"] else "-"),
@@ -113,7 +133,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
     from explorer.goruntime.grouping import group_goroutines
     from explorer.goruntime.model import app_frame, goroutine_dict
 
-    with open_process(args) as proc:
+    with _open_then_check_unwinding(args) as proc:
         gs = _selected(proc, args)
         if args.format == "traceback":
             for i, g in enumerate(gs):

@@ -378,6 +378,7 @@ def test_truncated_core_info(intact: Intact, tmp_path: Path, where: str) -> None
         assert any("truncated" in e for e in d["errors"]), d["errors"]
     text = cli("info", core, case.binary)
     assert text.rc == 0 and "truncated" in text.out
+    assert "None" not in text.out, text.out  # e.g. "crashed goroutine:  None"
 
 
 @pytest.mark.parametrize("where", CUTS)
@@ -423,6 +424,9 @@ def test_truncated_core_every_command(intact: Intact, tmp_path: Path, where: str
     for text in (True, False):
         results.append(cli("goroutines", *(["--stacks"] if text else ["--group"]), core, b))
         results.append(cli("bt", "-g", g, core, b))
+    results.append(cli("goroutines", core, b))
+    for r in results[-5:]:  # text output: never Python's None
+        assert "None" not in r.out, (r.argv, r.out)
 
     # Bytes past the cut: shown as unreadable, never saved.
     missing = address_at(case.core, cut)
@@ -1039,6 +1043,29 @@ def test_error_while_the_pclntab_is_viewed(corpus: Any, tmp_path: Path) -> None:
     assert r.rc == 1 and ".gopclntab" in r.error, r.err
     for cmd in ("goroutines", "info"):  # the list (without frames) and the summary still show
         cli(cmd, case.core, bad)
+
+
+@pytest.mark.parametrize("args", [["info"], ["info", "--json"], ["goroutines"], ["goroutines", "--json"],
+                                  ["goroutines", "--group"], ["goroutines", "--stacks"], ["bt"]])
+def test_pclntab_with_bad_magic(corpus: Any, tmp_path: Path, args: list[str]) -> None:
+    """A .gopclntab whose magic is damaged: what can be told without backtraces is printed, then
+    one line says why there are none, with exit 1 (info and goroutines used to exit 0 with every
+    frame `?` and no word why)."""
+    case: CoreCase = corpus(PRIMARY, "stripped", "panic")
+    with GoProcess.open(case.core, case.binary) as proc:
+        off = proc.exe.sections[".gopclntab"].offset
+    bad = _patched_copy(case.binary, tmp_path / "crasher", [(off, b"\x00\x00\x00\x00")])
+    r = cli(*args, case.core, bad)
+    assert_clear_error(r, ".gopclntab magic 0x00000000")
+    if args == ["info"]:
+        assert "goroutines:         " in r.out and "error: no backtraces: .gopclntab magic" in r.out, r.out
+    if "--json" in args:
+        d = json.loads(r.out)
+        if args[0] == "info":
+            assert d["goroutines"] and any(".gopclntab magic" in e for e in d["errors"]), d["errors"]
+        else:
+            assert d and all(".gopclntab magic" in (g["backtrace_error"] or "") for g in d)
+    assert "None" not in r.out
 
 
 def test_panic_value_of_a_garbage_float_type() -> None:

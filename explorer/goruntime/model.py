@@ -75,8 +75,11 @@ def labels_of(proc: GoProcess, g: Goroutine) -> dict[str, str] | None:
 def goroutine_dict(proc: GoProcess, g: Goroutine, *, stacks: bool = False) -> dict[str, Any]:
     bt = proc.backtrace(g)
     frames = bt.frames
-    cb = proc.created_by(g)
-    start = proc.func_name_at(g.startpc) if g.startpc else None
+    try:
+        cb = proc.created_by(g)
+        start = proc.func_name_at(g.startpc) if g.startpc else None
+    except ExplorerError:  # no usable .gopclntab: backtrace_error says why
+        cb, start = None, None
     out: dict[str, Any] = {
         "id": g.id,
         "status": g.status,
@@ -126,10 +129,23 @@ def crash_site(proc: GoProcess) -> tuple[Frame | None, bool]:
     return site, fatal
 
 
+def unwind_error(proc: GoProcess) -> str | None:
+    """Why no goroutine can be unwound at all (the executable's ``.gopclntab`` is missing or
+    damaged), or None when backtraces can be made."""
+    try:
+        _ = proc.unwinder
+    except ExplorerError as e:
+        return str(e)
+    return None
+
+
 def info_dict(proc: GoProcess) -> dict[str, Any]:
     core = proc.core
     si = core.notes.siginfo
     errors: list[str] = []
+    no_unwind = unwind_error(proc)
+    if no_unwind is not None:
+        errors.append(f"no backtraces: {no_unwind}")
     try:
         crashed_thread = proc.crashed_thread
         crashed = proc.crashed_goroutine
