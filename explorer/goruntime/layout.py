@@ -81,7 +81,11 @@ class TableLayout:
 
     def __init__(self, minor: int, arch: str) -> None:
         key = f"1.{minor}/{arch}"
-        table = _table().get("layouts", {}).get(key)
+        tables = _table().get("layouts", {})
+        if not tables:
+            raise LayoutError("this installation lacks its runtime layout table (explorer/goruntime/layouts.json), "
+                              "which binaries without DWARF need: reinstall gocore-tui")
+        table = tables.get(key)
         if table is None:
             raise LayoutError(f"no runtime layout table for Go 1.{minor} on {arch}, and no DWARF")
         self._t: dict[str, Any] = table
