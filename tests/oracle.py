@@ -130,7 +130,10 @@ def goroutine_problems(proc: GoProcess, trace: RuntimeTrace) -> list[str]:
             continue
         # The wait reason (or status); the flags and extras the runtime adds (" (durable)",
         # ", synctest bubble N", minutes, "locked to thread") are not compared.
-        if g.header_status != rg.wait_reason:
+        # A goroutine the runtime printed waiting may have been readied (not run) before the core
+        # was written: 1.21 dumps core only after every thread has printed its stack.
+        woken = g.status == "runnable" and rg.wait_reason not in ("running", "runnable", "syscall")
+        if g.header_status != rg.wait_reason and not woken:
             problems.append(f"goroutine {gid}: status {g.header_status!r} != {rg.wait_reason!r} ({rg.status})")
         bt = proc.backtrace(g)
         is_crashed = crashed is not None and crashed.addr == g.addr
@@ -236,6 +239,8 @@ def crash_problems(proc: GoProcess, case: CoreCase) -> list[str]:
     if info["goroutines"] != len(printed):
         problems.append(f"info: {info['goroutines']} goroutines, the runtime printed {len(printed)}")
     crashing = trace.crashing
+    if crashing is not None and crashing.id == 0:  # the signal hit an M's g0 (e.g. sysmon's): no goroutine
+        crashing = None
     if info["crashed_goroutine"] != (crashing.id if crashing else None):
         problems.append(f"info: crashed goroutine {info['crashed_goroutine']}, the runtime printed "
                         f"{crashing.id if crashing else None} first")
