@@ -125,11 +125,42 @@ HOSTILE_DIR_NAME = "src\x1b]0;DIR-TITLE\x07[bold]\u202e"
 HOSTILE_PROGS = frozenset({"hostile"})
 
 
+def _content_hash(prog_dir: Path) -> str:
+    h = hashlib.sha256()
+    for path in _source_files(prog_dir):
+        h.update(str(path.relative_to(prog_dir)).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def source_dir(prog: str, version: str | None = None) -> Path:
+    """Where ``prog`` is built from: the Go release's own tree for the runtime's programs, else a
+    copy of tests/testprogs/PROG in the cache named by its content. The executables record these
+    paths (no -trimpath, so that a debugger can show the source), and a copy keyed by content keeps
+    them the same from whichever checkout the tests run: a fresh clone reuses the cached builds and
+    cores, and the sources a binary names exist as long as the cache does."""
+    prog_dir = _prog_dir(prog, version)
+    if prog in RUNTIME_PROGS or prog in HOSTILE_PROGS:
+        return prog_dir
+    dest = cache_dir() / "src" / f"{prog}-{_content_hash(prog_dir)}"
+    if not (dest / "go.mod").exists():
+        with file_lock(cache_dir() / "locks" / f"src-{prog}.lock"):
+            if not (dest / "go.mod").exists():
+                tmp = dest.with_name(f"{dest.name}.tmp{os.getpid()}")
+                if tmp.exists():
+                    shutil.rmtree(tmp)
+                shutil.copytree(prog_dir, tmp)
+                if dest.exists():
+                    shutil.rmtree(dest)
+                os.replace(tmp, dest)
+    return dest
+
+
 def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
-    """Hash of what a build depends on: sources (and where they are), toolchain, flags."""
+    """Hash of what a build depends on: sources (and where they are built), toolchain, flags."""
     prog_dir = _prog_dir(prog, version)
     h = hashlib.sha256()
-    where = HOSTILE_DIR_NAME if prog in HOSTILE_PROGS else str(prog_dir)
+    where = HOSTILE_DIR_NAME if prog in HOSTILE_PROGS else str(source_dir(prog, version))
     env = [f"{k}={v}" for k, v in sorted(PROG_ENV.get(prog, {}).items())]
     for part in (version, str(goroot(version)), where, *_COMMON_FLAGS, *MODES[mode], *env):
         h.update(part.encode() + b"\0")
@@ -142,13 +173,13 @@ def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
 def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
     """Build test program ``prog`` with Go ``version`` in ``mode``; returns the executable's path.
 
-    The executable is cached at ``cache_dir()/builds/<version>/<prog>-<mode>-<hash>``. Sources keep
-    their real paths (no -trimpath) so that a debugger can show them. Builds are serialized across
+    The executable is cached at ``cache_dir()/builds/<version>/<prog>-<mode>-<hash>``, built from
+    :func:`source_dir` (the paths it records do not depend on the checkout). Builds are serialized across
     processes (one lock for all): the machines this runs on have few cores.
     """
     if mode not in MODES:
         raise ValueError(f"unknown build mode {mode!r}; known: {sorted(MODES)}")
-    prog_dir = _prog_dir(prog, version)
+    prog_dir = source_dir(prog, version)
     key = f"{prog}-{mode}-{build_hash(version, mode, prog)}"
     out = cache_dir() / "builds" / version / key
     if prog in HOSTILE_PROGS:  # sources and executable inside the hostile directory

@@ -29,6 +29,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import corpus
 import gotools
 
 from explorer.binary.moduledata import (
@@ -77,7 +78,7 @@ def build(version: str, mode: str) -> Path:
     h = hashlib.sha256()
     for name in ("main.go", "go.mod"):
         h.update((PROG / name).read_bytes())
-    h.update(repr(flags).encode())
+    h.update(repr(flags).encode() + b" in-cache-src")
     out = gotools.cache_dir() / "pcln-builds" / version / mode / f"pcln-{h.hexdigest()[:12]}"
     if out.exists():
         return out
@@ -89,7 +90,7 @@ def build(version: str, mode: str) -> Path:
         tmp = out.with_name(out.name + ".tmp")
         res = subprocess.run(
             [gotools.go_command(version), "build", "-o", str(tmp), *flags, "."],
-            cwd=PROG, env=gotools.go_env(version), capture_output=True, text=True,
+            cwd=corpus.source_dir("pcln"), env=gotools.go_env(version), capture_output=True, text=True,
         )
         if res.returncode != 0:
             raise RuntimeError(f"go {version} build {flags} failed:\n{res.stderr}")
