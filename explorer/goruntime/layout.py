@@ -29,7 +29,7 @@ RUNTIME_FIELDS: dict[str, list[str]] = {
         "stack.lo", "stack.hi", "_panic", "_defer", "m", "sched.sp", "sched.pc", "sched.g", "sched.ctxt",
         "sched.lr", "sched.bp", "syscallsp", "syscallpc", "syscallbp", "atomicstatus.value", "goid",
         "waitsince", "waitreason", "lockedm", "sig", "sigcode0", "sigcode1", "sigpc", "parentGoid", "gopc",
-        "startpc", "labels", "waiting",
+        "startpc", "labels", "waiting", "runningCleanups",
     ],
     "runtime.m": [
         "g0", "gsignal", "curg", "id", "procid", "alllink", "lockedg", "throwing", "caughtsig", "p",
@@ -39,12 +39,70 @@ RUNTIME_FIELDS: dict[str, list[str]] = {
     "runtime.gobuf": ["sp", "pc", "g", "ctxt", "lr", "bp"],
     "runtime.stack": ["lo", "hi"],
     "runtime.sudog": ["g", "next", "prev", "elem", "c"],
-    "internal/abi.Type": ["Size_", "PtrBytes", "Hash", "TFlag", "Align_", "FieldAlign_", "Kind_", "Str",
-                          "PtrToThis"],
+    "internal/abi.Type": ["Size_", "PtrBytes", "Hash", "TFlag", "Align_", "FieldAlign_", "Kind_", "Equal",
+                          "GCData", "Str", "PtrToThis"],
     "runtime.hmap": ["count", "flags", "B", "buckets", "oldbuckets", "nevacuate"],  # classic maps, <= 1.23
     "runtime.eface": ["_type", "data"],
     "runtime.iface": ["tab", "data"],
+    # The heap (explorer.goruntime.heap): spans, specials, roots, type descriptors, map and channel
+    # internals, the memory profile. Fields a release lacks are simply absent from its table.
+    "runtime.mheap": ["allspans", "arenas", "sweepgen"],
+    "runtime.mspan": [
+        "startAddr", "npages", "freeindex", "nelems", "allocCache", "allocBits", "gcmarkBits", "sweepgen",
+        "allocCount", "spanclass", "state", "needzero", "isUserArenaChunk", "elemsize", "limit", "specials",
+        "largeType",
+    ],
+    "runtime.heapArena": ["bitmap", "noMorePtrs", "spans"],
+    "runtime.special": ["next", "offset", "kind"],
+    "runtime.specialfinalizer": ["fn", "nret", "fint", "ot"],
+    "runtime.specialWeakHandle": ["handle"],
+    "runtime.specialCleanup": ["fn", "cleanup", "id"],
+    "runtime.moduledata": [
+        "noptrdata", "enoptrdata", "data", "edata", "bss", "ebss", "noptrbss", "enoptrbss", "types", "etypes",
+        "rodata", "gofunc", "gcdatamask.n", "gcdatamask.bytedata", "gcbssmask.n", "gcbssmask.bytedata", "next",
+    ],
+    "runtime.bucket": ["next", "allnext", "typ", "hash", "size", "nstk"],
+    "runtime.memRecord": ["active", "future"],
+    "runtime.memRecordCycle": ["allocs", "frees", "alloc_bytes", "free_bytes"],
+    "runtime.mProfCycleHolder": ["value"],
+    "runtime.stackObjectRecord": ["off", "size", "_ptrdata", "ptrBytes", "gcdataoff"],
+    "runtime.stackmap": ["n", "nbit", "bytedata"],
+    "runtime.finblock": ["alllink", "next", "cnt", "fin"],  # runtime.finBlock from 1.25
+    "runtime.finBlock": ["alllink", "next", "cnt", "fin"],
+    "runtime.finalizer": ["fn", "arg", "nret", "fint", "ot"],
+    "runtime.itab": ["inter", "_type"],  # internal/abi.ITab from 1.22
+    "internal/abi.ITab": ["Inter", "Type"],
+    "runtime.hchan": ["qcount", "dataqsiz", "buf", "elemsize", "closed", "elemtype", "sendx", "recvx"],
+    "runtime.mapextra": ["overflow", "oldoverflow", "nextOverflow"],
+    "internal/runtime/maps.Map": ["used", "seed", "dirPtr", "dirLen", "globalDepth", "globalShift"],
+    "internal/runtime/maps.table": ["used", "capacity", "growthLeft", "localDepth", "index", "groups.data",
+                                    "groups.lengthMask"],
+    "internal/abi.PtrType": ["Elem"],
+    "internal/abi.SliceType": ["Elem"],
+    "internal/abi.ArrayType": ["Elem", "Slice", "Len"],
+    "internal/abi.ChanType": ["Elem", "Dir"],
+    "internal/abi.StructType": ["PkgPath", "Fields"],
+    "internal/abi.StructField": ["Name", "Typ", "Offset"],
+    "internal/abi.InterfaceType": ["PkgPath", "Methods"],
+    # Classic maps up to 1.23 (and 1.24's OldMapType), swiss maps from 1.24 (SwissMapType in 1.24
+    # and 1.25, MapType again from 1.26).
+    "internal/abi.MapType": ["Key", "Elem", "Bucket", "Group", "Hasher", "KeySize", "ValueSize", "BucketSize",
+                             "GroupSize", "SlotSize", "ElemOff", "KeysOff", "KeyStride", "ElemsOff", "ElemStride",
+                             "Flags"],
+    "internal/abi.SwissMapType": ["Key", "Elem", "Group", "Hasher", "GroupSize", "SlotSize", "ElemOff", "Flags"],
+    "internal/abi.OldMapType": ["Key", "Elem", "Bucket", "Hasher", "KeySize", "ValueSize", "BucketSize", "Flags"],
+    "runtime.mcache": ["nextSample", "memProfRate", "tiny", "alloc"],
+    "runtime.p": ["id", "status", "mcache"],
+    "runtime.funcval": ["fn"],
+    "runtime.spanInlineMarkBits": ["scans", "owned", "marks", "class"],
 }
+
+# Structs whose field sizes the table also records (field widths that changed between releases:
+# mspan.freeindex was a uintptr up to 1.21, special.offset a uint16 up to 1.23, ...).
+SIZED_STRUCTS = ("runtime.mspan", "runtime.special", "runtime.stackObjectRecord", "runtime.hchan",
+                 "runtime.bucket", "runtime.memRecordCycle", "internal/abi.MapType", "internal/abi.SwissMapType",
+                 "internal/abi.OldMapType", "internal/runtime/maps.table", "internal/runtime/maps.Map",
+                 "runtime.specialCleanup")
 
 GO_VERSION_RE = re.compile(r"go(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -60,6 +118,7 @@ def go_minor(version: str | None) -> int | None:
 class LayoutSource(Protocol):
     def offset(self, struct: str, path: str) -> int | None: ...
     def size(self, struct: str) -> int | None: ...
+    def field_size(self, struct: str, path: str) -> int | None: ...
 
 
 class LayoutError(ExplorerError):
@@ -102,6 +161,11 @@ class TableLayout:
         s = self._t.get(struct)
         return int(s["size"]) if s else None
 
+    def field_size(self, struct: str, path: str) -> int | None:
+        s = self._t.get(struct)
+        v = s.get("field_sizes", {}).get(path) if s else None
+        return int(v) if v is not None else None
+
 
 class DwarfLayout:
     """Offsets from the binary's DWARF (see :class:`explorer.binary.dwarf.GoDwarf`)."""
@@ -122,6 +186,16 @@ class DwarfLayout:
     def size(self, struct: str) -> int | None:
         t = self.dwarf.type_by_name(struct)
         return int(t.size) if t is not None and t.size is not None else None
+
+    def field_size(self, struct: str, path: str) -> int | None:
+        t = self.dwarf.type_by_name(struct)
+        if t is None:
+            return None
+        try:
+            ft = self.dwarf.field_path(t, path)[1]
+        except (ExplorerError, KeyError, LookupError):
+            return None
+        return int(ft.size) if ft is not None and ft.size is not None else None
 
 
 class Layout:
@@ -145,3 +219,11 @@ class Layout:
         if n is None:
             raise LayoutError(f"size of {struct} unknown ({self.description})")
         return n
+
+    def has(self, struct: str) -> bool:
+        """Whether this release has ``struct`` at all (its size is known)."""
+        return self.source.size(struct) is not None
+
+    def field_size(self, struct: str, path: str) -> int | None:
+        """Byte size of a field (from DWARF, or the table for :data:`SIZED_STRUCTS`), None if unknown."""
+        return self.source.field_size(struct, path)

@@ -1,0 +1,3 @@
+module example.com/heapprog
+
+go 1.21
