@@ -18,7 +18,7 @@ from typing import Any
 from explorer.errors import ExplorerError, Interrupted
 from explorer.render.text import safe, safe_output
 
-COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "demo", "tui")
+COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "heap", "pprof", "demo", "tui")
 
 
 class UsageError(Exception):
@@ -82,6 +82,10 @@ def build_parser() -> _Parser:
                    help="a new file, an existing one with --force, a FIFO or device (written through), or - "
                         "for standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    from explorer.cli_heap import add_parsers as add_heap_parsers
+
+    add_heap_parsers(sub, _add_inputs)
 
     sub.add_parser("demo", help="open the TUI on the bundled sample core")
     root.set_defaults(_subparsers=sub)
@@ -204,6 +208,8 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "print": ("explorer.cli_values", "cmd_print"),
     "x": ("explorer.cli_values", "cmd_x"),
     "save": ("explorer.cli_values", "cmd_save"),
+    "heap": ("explorer.cli_heap", "cmd_heap"),
+    "pprof": ("explorer.cli_heap", "cmd_pprof"),
     "demo": ("explorer.cli_tui", "cmd_demo"),
     "tui": ("explorer.cli_tui", "cmd_tui"),
 }

@@ -41,7 +41,7 @@ RUNTIME_FIELDS: dict[str, list[str]] = {
     "runtime.sudog": ["g", "next", "prev", "elem", "c"],
     "internal/abi.Type": ["Size_", "PtrBytes", "Hash", "TFlag", "Align_", "FieldAlign_", "Kind_", "Equal",
                           "GCData", "Str", "PtrToThis"],
-    "runtime.hmap": ["count", "flags", "B", "buckets", "oldbuckets", "nevacuate"],  # classic maps, <= 1.23
+    "runtime.hmap": ["count", "flags", "B", "buckets", "oldbuckets", "nevacuate", "extra"],  # classic maps, <= 1.23
     "runtime.eface": ["_type", "data"],
     "runtime.iface": ["tab", "data"],
     # The heap (explorer.goruntime.heap): spans, specials, roots, type descriptors, map and channel

@@ -23,7 +23,13 @@ import numpy as np
 
 from explorer.goruntime.heap.memview import VecMemory
 from explorer.goruntime.heap.params import HeapParams, green_tea_default, special_kinds
+from explorer.goruntime.heap.pointers import Graph, PointerMap
+from explorer.goruntime.heap.reach import Reach, reachability
+from explorer.goruntime.heap.roots import RootSet
+from explorer.goruntime.heap.rtypes import TypeDescriptors
 from explorer.goruntime.heap.spans import HeapError, Objects, Spans, allocated_objects, read_allspans, read_spans
+from explorer.goruntime.heap.typeprop import TypeProp
+from explorer.goruntime.heap.types import TypeRegistry
 
 if TYPE_CHECKING:
     from explorer.goruntime.process import GoProcess
@@ -105,6 +111,100 @@ class Heap:
         self.progress("reading alloc bits", 0.05)
         return allocated_objects(self.vm, spans)
 
+    @cached_property
+    def descriptors(self) -> TypeDescriptors:
+        """Runtime type descriptors (cached per address)."""
+        return TypeDescriptors(self.proc, self.vm)
+
+    @cached_property
+    def pointers(self) -> PointerMap:
+        return PointerMap(self)
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The object graph: every pointer between allocated objects."""
+        self.progress("reading pointers", 0.1)
+        return self.pointers.build()
+
+    @cached_property
+    def roots(self) -> RootSet:
+        """The garbage collector's roots: globals, goroutine stacks, specials, queued finalizers."""
+        from explorer.goruntime.heap.roots import build_roots
+
+        _ = self.objects
+        self.progress("reading roots", 0.5)
+        return build_roots(self)
+
+    @cached_property
+    def reach(self) -> Reach:
+        """Reachability from the roots (with the first edge each object was reached by)."""
+        graph = self.graph
+        roots = self.roots
+        self.progress("marking reachable objects", 0.65)
+        return reachability(graph, roots, len(self.objects))
+
+    @cached_property
+    def type_registry(self) -> TypeRegistry:
+        return TypeRegistry(self)
+
+    @cached_property
+    def types(self) -> TypeProp:
+        """Object types: malloc headers and span types, then propagation from typed roots."""
+        from explorer.goruntime.heap.typeprop import type_objects
+
+        _ = self.roots
+        self.progress("typing objects", 0.7)
+        tp = type_objects(self)
+        self.progress("done", 1.0)
+        return tp
+
+    def type_name(self, i: int) -> str | None:
+        """The type of object ``i`` as the histogram names it (``T``, or ``[]T`` for an array of
+        T: a slice's backing store or a map's buckets), None if unknown."""
+        tp = self.types
+        tid = int(tp.obj_type[i])
+        if tid < 0:
+            return None
+        t = self.type_registry.types[tid]
+        return "[]" + t.name if tp.obj_array[i] else t.name
+
+    def elements(self, i: int) -> int:
+        """How many values of its type object ``i``'s slot holds (0 if untyped)."""
+        tp = self.types
+        tid = int(tp.obj_type[i])
+        if tid < 0:
+            return 0
+        return int(tp.payload[i]) // max(self.type_registry.types[tid].size, 1)
+
+    def histogram(self) -> list[dict[str, Any]]:
+        """Objects by type, largest total first: ``{"type", "count", "bytes"}``; unknown types have
+        ``type`` None and the slot ``size``. Arrays of T count as ``[]T``."""
+        tp = self.types
+        objs = self.objects
+        reg = self.type_registry
+        rows: list[dict[str, Any]] = []
+        typed = tp.obj_type >= 0
+        key = tp.obj_type[typed].astype(np.int64) * 2 + tp.obj_array[typed]
+        sizes = objs.size[typed]
+        if len(key):
+            uk, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+            sums = np.bincount(inv, weights=sizes.astype(np.float64))
+            by_name: dict[str, list[int]] = {}
+            for k, c, b in zip(uk.tolist(), counts.tolist(), sums.tolist(), strict=True):
+                t = reg.types[k // 2]
+                name = ("[]" + t.name) if k % 2 else t.name
+                acc = by_name.setdefault(name, [0, 0])
+                acc[0] += int(c)
+                acc[1] += int(b)
+            rows.extend({"type": n, "count": c, "bytes": b} for n, (c, b) in by_name.items())
+        us = objs.size[~typed]
+        if len(us):
+            uv, counts = np.unique(us, return_counts=True)
+            rows.extend({"type": None, "size": int(v), "count": int(c), "bytes": int(v) * int(c)}
+                        for v, c in zip(uv.tolist(), counts.tolist(), strict=True))
+        rows.sort(key=lambda r: (-r["bytes"], -r["count"], r["type"] or ""))
+        return rows
+
     # -- summaries -------------------------------------------------------------------------------
 
     def size_classes(self) -> list[dict[str, Any]]:
@@ -126,9 +226,12 @@ class Heap:
     def summary(self) -> dict[str, Any]:
         """What ``heap`` prints (JSON keys of shared/CLI.md)."""
         objs = self.objects
+        live = self.reach.reachable
         return {
             "objects": len(objs),
             "bytes": objs.bytes,
+            "reachable_objects": int(live.sum()),
+            "reachable_bytes": int(objs.size[live].sum(dtype=np.uint64)),
             "spans": len(self.spans),
             "size_classes": self.size_classes(),
         }

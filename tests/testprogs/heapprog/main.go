@@ -29,17 +29,18 @@ import (
 )
 
 const (
-	numItems     = 1000
-	numEntries   = 7777
-	numNodes     = 500
-	numBigs      = 4
-	bigSize      = 1 << 20
-	leakOuter    = 10
-	leakInner    = 100
-	numStackOnly = 300
-	numGarbage   = 400
-	numCircles   = 50
-	numWorkers   = 3
+	numItems      = 1000
+	numEntries    = 7777
+	numNodes      = 500
+	numBigs       = 4
+	bigSize       = 1 << 20
+	leakOuter     = 10
+	leakInner     = 100
+	numStackOnly  = 300
+	numStackLocal = 8
+	numGarbage    = 400
+	numCircles    = 50
+	numWorkers    = 3
 )
 
 type Item struct {
@@ -70,6 +71,11 @@ type StackOnly struct {
 	ID   int
 	Self *StackOnly
 	Pad  [3]int64
+}
+
+type StackLocal struct {
+	ID  int
+	Pad [2]int64
 }
 
 type Garbage struct {
@@ -139,18 +145,31 @@ func makeGarbage(i int) uintptr {
 	return uintptr(unsafe.Pointer(g))
 }
 
-// holder keeps its objects on its own stack only, parked until the process dies.
+// holder keeps its objects on its own stack only, parked until the process dies: a slice whose
+// backing array is on the heap (its length is not a constant), and an array of pointers that is a
+// stack object (its address is taken, and it does not escape).
 //
 //go:noinline
-func holder(ready chan<- uint64, done <-chan struct{}) {
-	objs := make([]*StackOnly, numStackOnly)
+func holder(n int, ready chan<- uint64, done <-chan struct{}) {
+	objs := make([]*StackOnly, n)
 	for i := range objs {
 		objs[i] = &StackOnly{ID: i}
 		objs[i].Self = objs[i]
 	}
+	var local [numStackLocal]*StackLocal
+	fillLocal(&local)
 	ready <- addr(objs[0])
+	ready <- addr(local[3])
 	<-done
 	runtime.KeepAlive(objs)
+	runtime.KeepAlive(&local)
+}
+
+//go:noinline
+func fillLocal(p *[numStackLocal]*StackLocal) {
+	for i := range p {
+		p[i] = &StackLocal{ID: i}
+	}
 }
 
 //go:noinline
@@ -217,9 +236,10 @@ func main() {
 	var stackOnly uint64
 	ctx := pprof.WithLabels(context.Background(), pprof.Labels("role", "holder"))
 	pprof.SetGoroutineLabels(ctx)
-	go holder(ready, done)
+	go holder(numStackOnly, ready, done)
 	pprof.SetGoroutineLabels(context.Background())
 	stackOnly = <-ready
+	stackLocal := <-ready
 	work := make(chan int)
 	for i := 0; i < numWorkers; i++ {
 		go worker(ready, work)
@@ -254,18 +274,19 @@ func main() {
 		"counts": map[string]int{
 			"main.Item": numItems, "main.Entry": numEntries, "main.Node": numNodes,
 			"main.Leak": leakOuter * leakInner, "main.StackOnly": numStackOnly,
-			"main.Garbage": numGarbage, "main.Circle": numCircles,
+			"main.Garbage": numGarbage, "main.Circle": numCircles, "main.StackLocal": numStackLocal,
 		},
 		"sizes": map[string]uintptr{
 			"main.Item": unsafe.Sizeof(Item{}), "main.Entry": unsafe.Sizeof(Entry{}),
 			"main.Node": unsafe.Sizeof(Node{}), "main.Leak": unsafe.Sizeof(Leak{}),
 			"main.StackOnly": unsafe.Sizeof(StackOnly{}), "main.Garbage": unsafe.Sizeof(Garbage{}),
-			"main.Circle": unsafe.Sizeof(Circle{}),
+			"main.Circle": unsafe.Sizeof(Circle{}), "main.StackLocal": unsafe.Sizeof(StackLocal{}),
 		},
 		"addrs": map[string]any{
 			"item0": addr(items[0]), "item_last": addr(items[numItems-1]), "entry": addr(table[4242]),
 			"node_tail": addr(list.Next.Next), "leak": addr(someLeak), "stack_only": stackOnly,
-			"circle": addr(shapes[3].(*Circle)), "garbage": garbage, "bigs": bigAddrs,
+			"stack_local": stackLocal,
+			"circle":      addr(shapes[3].(*Circle)), "garbage": garbage, "bigs": bigAddrs,
 		},
 		"globals": map[string]uint64{
 			"main.items": addr(&items), "main.table": addr(&table), "main.list": addr(&list),
