@@ -184,18 +184,18 @@ class Heap:
         reg = self.type_registry
         rows: list[dict[str, Any]] = []
         typed = tp.obj_type >= 0
+        # Keys are small integers (type id * 2 + array flag): bincount, not a sort of millions.
         key = tp.obj_type[typed].astype(np.int64) * 2 + tp.obj_array[typed]
-        sizes = objs.size[typed]
         if len(key):
-            uk, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-            sums = np.bincount(inv, weights=sizes.astype(np.float64))
+            counts = np.bincount(key)
+            sums = np.bincount(key, weights=objs.size[typed].astype(np.float64))
             by_name: dict[str, list[int]] = {}
-            for k, c, b in zip(uk.tolist(), counts.tolist(), sums.tolist(), strict=True):
+            for k in np.nonzero(counts)[0].tolist():
                 t = reg.types[k // 2]
                 name = ("[]" + t.name) if k % 2 else t.name
                 acc = by_name.setdefault(name, [0, 0])
-                acc[0] += int(c)
-                acc[1] += int(b)
+                acc[0] += int(counts[k])
+                acc[1] += int(sums[k])
             rows.extend({"type": n, "count": c, "bytes": b} for n, (c, b) in by_name.items())
         us = objs.size[~typed]
         if len(us):

@@ -61,6 +61,12 @@ class VecMemory:
         return v
 
     def _regions_of(self, addrs: U64, size: int) -> tuple[npt.NDArray[np.intp], Mask]:
+        if len(addrs) > SMALL and len(self._starts):
+            # Most gathers stay in one region (a chunk of heap): one lookup for all of them.
+            lo, hi = int(addrs.min()), int(addrs.max())
+            k = int(np.searchsorted(self._starts, np.uint64(lo), side="right")) - 1
+            if k >= 0 and hi + size <= int(self._ends[k]):
+                return np.full(len(addrs), k, dtype=np.intp), np.ones(len(addrs), dtype=bool)
         idx = np.searchsorted(self._starts, addrs, side="right").astype(np.intp) - 1
         ok = idx >= 0
         safe = np.where(ok, idx, 0)
@@ -80,6 +86,9 @@ class VecMemory:
         out = np.zeros(n, dtype=np.uint64)
         idx, ok = self._regions_of(addrs, 8)
         aligned = (addrs & np.uint64(7)) == 0
+        if len(idx) and idx[0] == idx[-1] and ok.all() and aligned.all() and (idx == idx[0]).all():
+            base, words = self._word_view(int(idx[0]))
+            return words[((addrs - np.uint64(base)) >> np.uint64(3)).astype(np.intp)], ok
         for k in np.unique(idx[ok]):
             sel = np.nonzero(ok & (idx == k))[0]
             base, words = self._word_view(int(k))

@@ -195,11 +195,22 @@ class PointerMap:
             lo = hi
         return np.concatenate(out_o), np.concatenate(out_a)
 
+    def _objects_of(self, span_idx: npt.NDArray[np.intp]) -> npt.NDArray[np.int32]:
+        """Indices of the allocated objects of spans ``span_idx`` (objects are sorted by address, so
+        their span numbers never decrease)."""
+        objs = self.objects
+        if not len(span_idx):
+            return np.zeros(0, np.int32)
+        lo = int(np.searchsorted(objs.span, np.int32(span_idx.min()), side="left"))
+        hi = int(np.searchsorted(objs.span, np.int32(span_idx.max()), side="right"))
+        rng = np.arange(lo, hi, dtype=np.int32)
+        return rng[np.isin(objs.span[lo:hi], span_idx)]
+
     def _typed_words(self, span_idx: npt.NDArray[np.intp], header: bool) -> tuple[I32, U64, int]:
         """(owner object, word address) of header objects or large objects of spans ``span_idx``;
         and how many objects had no usable type."""
         objs = self.objects
-        sel = np.nonzero(np.isin(objs.span, span_idx))[0].astype(np.int32)
+        sel = self._objects_of(span_idx)
         if not len(sel):
             return np.zeros(0, np.int32), np.zeros(0, np.uint64), 0
         addrs = objs.addr[sel]
@@ -234,61 +245,73 @@ class PointerMap:
     # -- the graph ------------------------------------------------------------------------------
 
     def build(self) -> Graph:
-        """Every pointer word of every allocated object, as edges between objects."""
+        """Every pointer word of every allocated object, as edges between objects.
+
+        Spans are walked in address order, a chunk of pages at a time; within a chunk the words
+        are sorted by address, so edges come out grouped by source object without a global sort.
+        """
         objs = self.objects
-        srcs: list[I32] = []
+        sp = self.spans
         dsts: list[I32] = []
         offs: list[npt.NDArray[np.uint32]] = []
+        counts = np.zeros(len(objs), dtype=np.int64)
         nwords = 0
-
-        def add(owner: I32, words: U64) -> None:
-            nonlocal nwords
-            if not len(words):
-                return
-            nwords += len(words)
-            vals, ok = self.vm.u64(words)
-            dst = objs.find(np.where(ok, vals, np.uint64(0)))
-            keep = dst >= 0
-            srcs.append(owner[keep])
-            dsts.append(dst[keep].astype(np.int32))
-            offs.append((words[keep] - objs.addr[owner[keep]]).astype(np.uint32))
-
-        bit_spans = self.bit_spans
-        total_pages = int(self.spans.npages[bit_spans].sum()) if len(bit_spans) else 0
-        done_pages = 0
-        lo = 0
-        while lo < len(bit_spans):
-            cum = np.cumsum(self.spans.npages[bit_spans[lo:]].astype(np.int64))
-            hi = lo + max(1, int(np.searchsorted(cum, CHUNK_PAGES, side="right")))
-            pages, bitmaps = self._page_bitmaps(bit_spans[lo:hi])
-            words = self._bit_words(pages, bitmaps)
-            owner = objs.find(words)
-            inside = owner >= 0
-            add(owner[inside].astype(np.int32), words[inside])
-            done_pages += int(cum[hi - lo - 1])
-            self.heap.progress("reading pointer bitmaps", 0.1 + 0.3 * done_pages / max(total_pages, 1))
-            lo = hi
         self.untyped_objects = 0
-        for idx, header in ((self.header_spans, True), (self.large_spans, False)):
-            if len(idx):
-                o, a, untyped = self._typed_words(idx, header)
-                self.untyped_objects += untyped
-                add(o, a)
+        is_bit = np.zeros(len(sp), dtype=bool)
+        is_bit[self.bit_spans] = True
+        is_hdr = np.zeros(len(sp), dtype=bool)
+        is_hdr[self.header_spans] = True
+        is_large = np.zeros(len(sp), dtype=bool)
+        is_large[self.large_spans] = True
+        scan = np.nonzero(is_bit | is_hdr | is_large)[0]
+        cum = np.cumsum(sp.npages[scan].astype(np.int64))
+        total = int(cum[-1]) if len(cum) else 0
+        lo = 0
+        while lo < len(scan):
+            base = int(cum[lo - 1]) if lo else 0
+            hi = lo + max(1, int(np.searchsorted(cum[lo:], base + CHUNK_PAGES, side="right")))
+            chunk = scan[lo:hi]
+            owners: list[I32] = []
+            words: list[U64] = []
+            bits = chunk[is_bit[chunk]]
+            if len(bits):
+                pages, bitmaps = self._page_bitmaps(bits)
+                w = self._bit_words(pages, bitmaps)
+                o = objs.find(w)
+                inside = o >= 0
+                owners.append(o[inside].astype(np.int32))
+                words.append(w[inside])
+            for sel, header in ((chunk[is_hdr[chunk]], True), (chunk[is_large[chunk]], False)):
+                if len(sel):
+                    o2, w2, untyped = self._typed_words(sel, header)
+                    self.untyped_objects += untyped
+                    owners.append(o2)
+                    words.append(w2)
+            if words:
+                w = np.concatenate(words)
+                o = np.concatenate(owners)
+                if len(words) > 1:
+                    order = np.argsort(w, kind="stable")
+                    w, o = w[order], o[order]
+                nwords += len(w)
+                vals, ok = self.vm.u64(w)
+                dst = objs.find(np.where(ok, vals, np.uint64(0)))
+                keep = dst >= 0
+                o = o[keep]
+                dsts.append(dst[keep].astype(np.int32))
+                offs.append((w[keep] - objs.addr[o]).astype(np.uint32))
+                if len(o):
+                    omin = int(o[0])  # sorted: the chunk's objects are one range of indices
+                    c = np.bincount(o - omin)
+                    counts[omin : omin + len(c)] += c
+            self.heap.progress("reading pointers", 0.1 + 0.35 * int(cum[hi - 1]) / max(total, 1))
+            lo = hi
         self.heap.progress("building the object graph", 0.45)
-        if srcs:
-            src = np.concatenate(srcs)
-            dst = np.concatenate(dsts)
-            off = np.concatenate(offs)
-            order = np.argsort(src, kind="stable")  # runs of sorted sources: a merge
-            src, dst, off = src[order], dst[order], off[order]
-        else:
-            src = np.zeros(0, np.int32)
-            dst = np.zeros(0, np.int32)
-            off = np.zeros(0, np.uint32)
-        counts = np.bincount(src, minlength=len(objs)) if len(src) else np.zeros(len(objs), np.int64)
+        dst_all = np.concatenate(dsts) if dsts else np.zeros(0, np.int32)
+        off_all = np.concatenate(offs) if offs else np.zeros(0, np.uint32)
         indptr = np.zeros(len(objs) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
-        return Graph(indptr, dst, off, nwords)
+        return Graph(indptr, dst_all, off_all, nwords)
 
     def words_of(self, i: int) -> U64:
         """Pointer word addresses of object ``i`` (for display: fields, referrers)."""

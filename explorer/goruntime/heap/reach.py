@@ -75,20 +75,22 @@ def reachability(graph: Graph, roots: RootSet, nobjects: int) -> Reach:
 def _python_levels(frontier: npt.NDArray[np.int32], level: int, indptr: npt.NDArray[np.int64],
                    dst: npt.NDArray[np.int32], depth: npt.NDArray[np.int32], parent: npt.NDArray[np.int32],
                    via: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int32], int]:
-    """Breadth-first levels in Python while the frontier is small; returns the next frontier."""
+    """Breadth-first levels in Python while the frontier is small; returns the next frontier.
+    Memoryviews give plain ints without numpy scalar objects (a million-node chain is a million
+    levels)."""
+    ip, ds, dp, pa, vi = (x.data for x in (indptr, dst, depth, parent, via))
     cur = frontier.tolist()
     while cur and len(cur) < SMALL_FRONTIER:
         nxt: list[int] = []
         level += 1
         for node in cur:
-            lo, hi = int(indptr[node]), int(indptr[node + 1])
-            if lo == hi:
-                continue
-            for k, n in enumerate(dst[lo:hi].tolist(), lo):
-                if depth[n] < 0:
-                    depth[n] = level
-                    parent[n] = node
-                    via[n] = k
+            lo, hi = ip[node], ip[node + 1]
+            for k in range(lo, hi):
+                n = ds[k]
+                if dp[n] < 0:
+                    dp[n] = level
+                    pa[n] = node
+                    vi[n] = k
                     nxt.append(n)
         cur = nxt
     return np.array(cur, dtype=np.int32), level

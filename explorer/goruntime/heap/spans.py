@@ -18,7 +18,7 @@ seconds, not minutes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,7 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
 MAX_SPANS = 1 << 26  # allspans longer than this is garbage, not a heap
+MAX_INDEX_PAGES = 1 << 26  # a page table of at most 256 MiB of int32 (a 512 GiB heap range)
 MAX_NELEMS = PAGE_SIZE * 16  # the most slots any small span can have (8-byte objects in 8 pages is 8192)
 
 
@@ -90,6 +91,8 @@ class Objects:
     size: U64  # the slot size (elemsize; a large object's whole span)
     span: npt.NDArray[np.int32]
     mismatched_spans: list[int] = field(default_factory=list)  # alloc bits disagree with allocCount
+    _index: tuple[Any, ...] | None = field(default=None, repr=False)
+    _scalar: tuple[Any, ...] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.addr)
@@ -98,9 +101,46 @@ class Objects:
     def bytes(self) -> int:
         return int(self.size.sum(dtype=np.uint64))
 
+    def build_index(self, spans: Spans) -> None:
+        """A page → span table and a slot → object table, so that :meth:`find` is a few gathers per
+        address instead of a binary search over millions of objects (tens of times faster)."""
+        if not len(spans) or not len(self.addr):
+            return
+        lo = int(spans.base[0])
+        hi = int(spans.end.max())
+        npages = (hi - lo) // PAGE_SIZE
+        if npages > MAX_INDEX_PAGES:
+            return  # a heap scattered over a huge range: binary search it is
+        page_span = np.full(npages, -1, dtype=np.int32)
+        np_ = spans.npages.astype(np.int64)
+        first_page = ((spans.base - np.uint64(lo)) // np.uint64(PAGE_SIZE)).astype(np.int64)
+        owner = np.repeat(np.arange(len(spans), dtype=np.int32), np_)
+        k = np.arange(int(np_.sum()), dtype=np.int64) - np.repeat(np.cumsum(np_) - np_, np_)
+        page_span[np.repeat(first_page, np_) + k] = owner
+        slot_start = np.zeros(len(spans) + 1, dtype=np.int64)
+        np.cumsum(spans.nelems, out=slot_start[1:])
+        slot_obj = np.full(int(slot_start[-1]), -1, dtype=np.int32)
+        s = self.span
+        slot = ((self.addr - spans.base[s]) // spans.elemsize[s]).astype(np.int64)
+        slot_obj[slot_start[s] + slot] = np.arange(len(self.addr), dtype=np.int32)
+        self._index = (lo, npages, page_span, spans.base, spans.elemsize, spans.nelems, slot_start, slot_obj)
+
     def find(self, addrs: U64) -> npt.NDArray[np.intp]:
         """The object holding each address (interior pointers included), or -1."""
         addrs = np.asarray(addrs, dtype=np.uint64)
+        if self._index is not None and len(addrs) > 16:
+            lo, npages, page_span, base, elemsize, nelems, slot_start, slot_obj = self._index
+            out = np.full(len(addrs), -1, dtype=np.intp)
+            page = (addrs - np.uint64(lo)) >> np.uint64(13)  # below lo wraps around: out of range
+            cand = np.nonzero(page < np.uint64(npages))[0]  # most words are nil or not heap pointers
+            sp = page_span[page[cand].view(np.int64)]
+            keep = sp >= 0
+            cand, s = cand[keep], sp[keep]
+            slot = ((addrs[cand] - base[s]) // elemsize[s]).view(np.int64)
+            keep = slot < nelems[s]
+            cand, s, slot = cand[keep], s[keep], slot[keep]
+            out[cand] = slot_obj[slot_start[s] + slot]
+            return out
         i = np.searchsorted(self.addr, addrs, side="right").astype(np.intp) - 1
         if not len(self.addr):
             return np.full(len(addrs), -1, dtype=np.intp)
@@ -109,6 +149,22 @@ class Objects:
         return np.where(ok, i, -1)
 
     def find_one(self, addr: int) -> int:
+        """:meth:`find` for one address (plain Python through the index: no array round trip)."""
+        ix = self._scalar
+        if ix is None and self._index is not None:
+            lo, npages, page_span, base, elemsize, nelems, slot_start, slot_obj = self._index
+            ix = self._scalar = (lo, npages, *(a.data for a in (page_span, base, elemsize, nelems, slot_start,
+                                                                          slot_obj)))
+        if ix is not None:
+            lo, npages, page_span, base, elemsize, nelems, slot_start, slot_obj = ix
+            page = (addr - lo) >> 13
+            if not 0 <= page < npages:
+                return -1
+            s = page_span[page]
+            if s < 0:
+                return -1
+            slot = (addr - base[s]) // elemsize[s]
+            return int(slot_obj[slot_start[s] + slot]) if slot < nelems[s] else -1
         return int(self.find(np.array([addr], dtype=np.uint64))[0])
 
 
@@ -232,4 +288,6 @@ def allocated_objects(vm: VecMemory, spans: Spans, chunk_slots: int = 1 << 21) -
         start = stop
     if not addrs:
         return Objects(np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.int32), mismatched)
-    return Objects(np.concatenate(addrs), np.concatenate(sizes), np.concatenate(owners), mismatched)
+    objs = Objects(np.concatenate(addrs), np.concatenate(sizes), np.concatenate(owners), mismatched)
+    objs.build_index(spans)
+    return objs

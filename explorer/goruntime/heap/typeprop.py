@@ -38,6 +38,17 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 MAX_ELEMS = 1 << 24  # elements of one batch expanded at once
 MAX_STACK_VALUES = 1 << 16
+SMALL_BATCH = 8
+SMALL_WORK = 4096
+SMALL_ELEMS = 64
+
+
+def _unique(a: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """Sorted unique values (np.unique's fixed cost is large for the tiny arrays chains make)."""
+    if len(a) <= 32:
+        return np.array(sorted(set(a.tolist())), dtype=a.dtype)
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
 
 
 class TypeProp:
@@ -59,6 +70,13 @@ class TypeProp:
         self.payload_start = self.objs.addr + self.hdr
         self.payload = self.objs.size - self.hdr
         self._pending: dict[int, list[npt.NDArray[np.intp]]] = {}
+        self._pending_one: dict[int, list[int]] = {}
+        # Memoryviews: scalar access without numpy scalar objects (the fast path's inner loop).
+        self._type_mv = self.obj_type.data
+        self._start_mv = self.payload_start.data
+        self._payload_mv = self.payload.data
+        self._array_mv = self.obj_array.data
+        self._simple: dict[int, list[tuple[int, int, HType]] | None] = {}
         self._order: deque[int] = deque()
         lay = heap.proc.layout
         itab = "internal/abi.ITab" if lay.has("internal/abi.ITab") else "runtime.itab"
@@ -118,16 +136,26 @@ class TypeProp:
         while self._order:
             tid = self._order.popleft()
             batches = self._pending.pop(tid, None)
+            singles = self._pending_one.pop(tid, None)
+            if singles:
+                batches = [*(batches or []), np.array(singles, dtype=np.intp)]
             if not batches:
                 continue
-            sel = np.unique(np.concatenate(batches)) if len(batches) > 1 else batches[0]
+            sel = _unique(np.concatenate(batches)) if len(batches) > 1 else batches[0]
             t = self.reg.types[tid]
             done += len(sel)
             if done % 4096 < len(sel):
                 self.heap.progress("typing objects", 0.7 + 0.25 * min(1.0, done / max(len(self.objs), 1)))
+            if len(sel) <= SMALL_BATCH and t.size > 0 and \
+                    int((self.payload[sel] // np.uint64(t.size)).sum()) <= SMALL_ELEMS and self._process_small(t, sel):
+                continue
             self._process(t, sel)
 
     # -- the work -------------------------------------------------------------------------------
+
+    def _queue(self, t: HType) -> None:
+        if t.id not in self._pending and t.id not in self._pending_one:
+            self._order.append(t.id)
 
     def _assign(self, t: HType, cand: npt.NDArray[np.intp], array: bool | None) -> int:
         """Give type ``t`` to the untyped objects among ``cand`` that can hold it; queue them."""
@@ -136,7 +164,7 @@ class TypeProp:
         cand = cand[self.obj_type[cand] < 0]
         if not len(cand):
             return 0
-        cand = np.unique(cand)
+        cand = _unique(cand)
         cand = cand[self.payload[cand] >= np.uint64(t.size)]
         if not len(cand):
             return 0
@@ -144,11 +172,85 @@ class TypeProp:
         count = self.payload[cand] // np.uint64(t.size)
         self.obj_array[cand] = (count > 1) if array is None else (True if array else (count > 1))
         if t.plan:
-            if t.id not in self._pending:
-                self._pending[t.id] = []
-                self._order.append(t.id)
-            self._pending[t.id].append(cand)
+            self._queue(t)
+            self._pending.setdefault(t.id, []).append(cand)
         return len(cand)
+
+    def _simple_plan(self, t: HType) -> list[tuple[int, int, HType]] | None:
+        """``t``'s plan as (offset, kind, target) when it has only ptr/elems/string entries (what
+        the chain-following path handles), else None."""
+        got = self._simple.get(t.id, False)
+        if got is False:
+            codes = {"ptr": 0, "elems": 1, "string": 2}
+            plan = t.plan
+            if all(a.kind in codes for a in plan):
+                got = [(a.offset, codes[a.kind], a.target) for a in plan if a.target is not None]
+            else:
+                got = None
+            self._simple[t.id] = got
+        return got  # type: ignore[return-value]
+
+    def _process_small(self, t: HType, sel: npt.NDArray[np.intp]) -> bool:
+        """A few objects, word by word, following what they lead to depth-first while it stays
+        small (a linked list yields one object per step: the vectorised path's fixed cost would
+        dominate). Objects whose plan needs more, or a worklist that grows, go back to the queues.
+        False if ``t`` itself needs the general path."""
+        if t.size <= 0 or self._simple_plan(t) is None:
+            return False
+        read = self.heap.proc.memory.read_u64
+        find = self.objs.find_one
+        types_mv, start_mv, payload_mv, array_mv = self._type_mv, self._start_mv, self._payload_mv, self._array_mv
+        work: list[tuple[HType, int]] = [(t, i) for i in sel.tolist()]
+        while work:
+            if len(work) > SMALL_WORK:
+                for wt, i in work:  # big enough to vectorise again
+                    self._queue(wt)
+                    self._pending_one.setdefault(wt.id, []).append(i)
+                return True
+            wt, i = work.pop()
+            plan = self._simple_plan(wt)
+            if plan is None:
+                self._queue(wt)
+                self._pending_one.setdefault(wt.id, []).append(i)
+                continue
+            base = start_mv[i]
+            size = wt.size
+            for e in range(max(1, payload_mv[i] // size)):
+                for off, kind, tgt in plan:
+                    slot = base + e * size + off
+                    try:
+                        v = read(slot)
+                    except ExplorerError:
+                        continue
+                    if not v:
+                        continue
+                    j = find(v)
+                    if j < 0:
+                        if kind != 2 and tgt.plan:
+                            self._on_stack(Action(off, "elems" if kind == 1 else "ptr", tgt),
+                                           np.array([slot], dtype=np.uint64), np.array([v], dtype=np.uint64))
+                        continue
+                    if types_mv[j] >= 0:
+                        continue
+                    rel = v - start_mv[j]
+                    tsize = tgt.size
+                    if tsize <= 0 or payload_mv[j] < tsize:
+                        continue
+                    if kind == 1:
+                        if rel < 0 or rel % tsize:
+                            continue
+                    elif rel != 0:
+                        continue
+                    types_mv[j] = tgt.id
+                    nel = payload_mv[j] // tsize
+                    array_mv[j] = kind != 0 or nel > 1
+                    if tgt.plan:
+                        if nel > SMALL_ELEMS:  # a big array: the vectorised path
+                            self._queue(tgt)
+                            self._pending_one.setdefault(tgt.id, []).append(j)
+                        else:
+                            work.append((tgt, j))
+        return True
 
     def _process(self, t: HType, sel: npt.NDArray[np.intp]) -> None:
         if t.size <= 0:
