@@ -254,3 +254,66 @@ def test_cli_heap_json_and_text() -> None:
     assert code == 1 and "not in an allocated heap object" in err
     code, _out, err = _cli("heap", str(c.core), str(c.binary), "path")
     assert code == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# pprof profiles: go tool pprof reads ours as it reads the program's own
+
+
+def _own_profile(case: CoreCase, kind: str) -> bytes:
+    import base64
+
+    for line in case.stdout.splitlines():
+        if line.startswith(f"HEAPPROG-PROFILE {kind} "):
+            return base64.b64decode(line.split(" ", 2)[2])
+    raise AssertionError(f"the program printed no {kind} profile")
+
+
+def _pprof(version: str, path: Path, *args: str) -> str:
+    import subprocess
+
+    r = subprocess.run([gotools.go_command(version), "tool", "pprof", *args, str(path)], capture_output=True,
+                       text=True, env=gotools.go_env(version), timeout=120)
+    assert r.returncode == 0, r.stderr
+    # The time the profile was taken and the build ID (the program's copy of it may be absent) are
+    # not what is compared.
+    return "\n".join(ln for ln in r.stdout.splitlines() if not ln.startswith(("Time:", "Build ID:")))
+
+
+def _traces(text: str) -> list[tuple[str, ...]]:
+    """go tool pprof -traces output as sorted (count, labels..., functions...) tuples."""
+    out = []
+    for block in text.split("-----------+-------------------------------------------------------")[1:]:
+        lines = [ln.strip() for ln in block.strip().splitlines() if ln.strip()]
+        if lines:
+            out.append(tuple(" ".join(ln.split()) for ln in lines))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_pprof_profiles_match_the_programs_own(case: tuple[str, str], tmp_path: Path) -> None:
+    """``pprof heap`` and ``pprof goroutine`` (through the CLI) give the same ``go tool pprof``
+    output as the profiles the program wrote of itself: -top in-use and allocated space by
+    function; -traces of the goroutines, with their labels. The goroutine that wrote the profiles
+    is the one that later crashed: its stack differs by nature and is left out of the comparison."""
+    c = heap_case(*case)
+    version = case[0]
+    for kind in ("heap", "goroutine"):
+        ours = tmp_path / f"ours.{kind}.pb.gz"
+        code, _out, err = _cli("pprof", str(c.core), str(c.binary), kind, "-o", str(ours))
+        assert code == 0, err
+        own = tmp_path / f"own.{kind}.pb.gz"
+        own.write_bytes(_own_profile(c, kind))
+        if kind == "heap":
+            for index in ("inuse_space", "alloc_space", "inuse_objects"):
+                mine = _pprof(version, ours, "-top", f"-sample_index={index}")
+                theirs = _pprof(version, own, "-top", f"-sample_index={index}")
+                assert mine == theirs, (index, mine, theirs)
+                assert "main.build" in mine
+        else:
+            mine_t = [t for t in _traces(_pprof(version, ours, "-traces")) if "main.main" not in t]
+            theirs_t = [t for t in _traces(_pprof(version, own, "-traces")) if "main.main" not in t]
+            assert mine_t == theirs_t
+            assert any("role: holder" in t and "main.holder" in t for t in mine_t), mine_t
+    code, _out, err = _cli("pprof", str(c.core), str(c.binary), "heap", "-o", str(tmp_path / "ours.heap.pb.gz"))
+    assert code == 1 and "exists" in err  # never overwritten without --force
