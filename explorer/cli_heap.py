@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from explorer.errors import ExplorerError, one_line
+from explorer.errors import ExplorerError
 from explorer.render.text import safe
 
 HEAP_ACTIONS = ("objects", "refs", "path")
@@ -182,7 +182,7 @@ def _print_summary(s: dict[str, Any], notes: list[str]) -> None:
         size = f"{c['size']:,}" if c["size"] else "large"
         print(f"{c['class']:>5} {size:>10} {c['spans']:>7,} {c['objects']:>10,} {c['bytes']:>14,}")
     for n in notes:
-        print(f"note: {one_line(n)}")
+        print(f"note: {safe(n)}")
 
 
 def _print_histogram(rows: list[dict[str, Any]]) -> None:

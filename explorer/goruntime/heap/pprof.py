@@ -197,11 +197,11 @@ class _Symbols:
 def _gnu_build_id(proc: GoProcess) -> str | None:
     """The GNU build ID (``.note.gnu.build-id``, which the Go linker writes outside the PT_NOTE
     segment holding its own build ID)."""
-    from explorer.binary.elf import NOTE_GNU_BUILD_ID, parse_notes
+    from explorer.core.elfstructs import NT_GNU_BUILD_ID, parse_notes
 
     data = proc.exe.section_data(".note.gnu.build-id")
     for name, ntype, desc in parse_notes(data) if data is not None else []:
-        if name == "GNU" and ntype == NOTE_GNU_BUILD_ID:
+        if name == "GNU" and ntype == NT_GNU_BUILD_ID:
             return desc.hex()
     return proc.exe.gnu_build_id
 
