@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.errors import ExplorerError
+from explorer.render.heap import step_text
 from explorer.render.text import safe
 
 HEAP_ACTIONS = ("objects", "refs", "path")
@@ -135,7 +136,7 @@ def cmd_heap(args: argparse.Namespace) -> int:
                 print(f"nothing points into the object at {target:#x}")
             else:
                 for r in rows:
-                    print(_step_text(r))
+                    print(step_text(r))
         else:
             assert target is not None
             steps = hp.path(heap, target)
@@ -146,22 +147,8 @@ def cmd_heap(args: argparse.Namespace) -> int:
                       f"frees")
             else:
                 for k, st in enumerate(steps):
-                    print(("  " * min(k, 1)) + ("-> " if k else "") + _step_text(st))
+                    print(("  " * min(k, 1)) + ("-> " if k else "") + step_text(st))
     return 0
-
-
-def _step_text(st: dict[str, Any]) -> str:
-    field = f".{st['field']}" if st.get("field") and not str(st["field"]).startswith(("[", "+")) else \
-        (st.get("field") or "")
-    if st["kind"] == "global":
-        return f"global {safe(st['name'])}{safe(field)}"
-    if st["kind"] == "stack":
-        return (f"goroutine {st['goroutine']} frame {st['frame']} {safe(st['function'] or '?')}: "
-                f"{safe(st['variable'])}{safe(field)}")
-    if st["kind"] == "object":
-        t = safe(st["type"]) if st["type"] else f"unknown ({st['size']}-byte slot)"
-        return f"{st['address']:#x} {t}{safe(field)}"
-    return f"{st['kind']} {safe(st.get('name') or '')}{safe(field)}"
 
 
 def _print_summary(s: dict[str, Any], notes: list[str]) -> None:

@@ -38,6 +38,7 @@ class GoCoreApp(CommandLineApp):
                 tooltip="Open the command line (goroutine, frame, print, x, save...)"),
         Binding("ctrl+g", "goto_goroutine", "Goroutine…", show=False, tooltip="Go to a goroutine by id"),
         Binding("ctrl+x", "examine", "Examine…", show=False, tooltip="Open the hex view at an address or expression"),
+        Binding("H", "heap", "Heap", show=False, tooltip="The heap: what fills memory, and who holds an object"),
     ]
 
     # -- screens and widgets ---------------------------------------------------------------------

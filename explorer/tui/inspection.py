@@ -50,6 +50,24 @@ class Inspection(AppBase):
             return
         self.value_target_worker(data.path, data.value)
 
+    # -- the heap screen -------------------------------------------------------------------------
+
+    def action_heap(self, addr: int | None = None) -> None:
+        from explorer.tui.heapscreen import HeapScreen
+
+        self.push_screen(HeapScreen(self.session.proc, addr))
+
+    @on(VariablesTree.HeapObjectRequested)
+    @guarded
+    def _heap_for_node(self, event: VariablesTree.HeapObjectRequested) -> None:
+        data = event.node.data
+        v = data.value if data is not None else None
+        addr = getattr(v, "value", None) if getattr(v, "kind", None) == "ptr" else getattr(v, "data", None)
+        if not isinstance(addr, int) or not addr:
+            self.notify("not a pointer to the heap (a non-nil pointer, slice, string or map)", severity="warning")
+            return
+        self.action_heap(addr)
+
     @work(thread=True, group="target", exit_on_error=False)
     def value_target_worker(self, label: str, value: Any) -> None:
         self.post_message(TargetReady(self.session.value_target(label, value), "hex"))

@@ -448,6 +448,7 @@ class VariablesTree(Tree[VarData]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "hex", "Hex view", tooltip="Open the hex view at this value's bytes"),
+        Binding("o", "heap_object", "Heap object", show=False, tooltip="Open the heap object this pointer points to"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("right,l", "expand_node", "Expand", show=False),
@@ -463,6 +464,18 @@ class VariablesTree(Tree[VarData]):
         def __init__(self, node: TreeNode[VarData]) -> None:
             super().__init__()
             self.node = node
+
+    class HeapObjectRequested(Message):
+        """``o`` on a value: the heap object its pointer (or data pointer) points into."""
+
+        def __init__(self, node: TreeNode[VarData]) -> None:
+            super().__init__()
+            self.node = node
+
+    def action_heap_object(self) -> None:
+        node = self.cursor_node
+        if node is not None:
+            self.post_message(self.HeapObjectRequested(node))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("variables", id=id)
