@@ -354,8 +354,21 @@ def _mbuckets(proc: GoProcess) -> int | None:
         head = proc.memory.try_read(a, 8)
         return head is not None and int.from_bytes(head, "little") != 0 and _valid_chain(proc, head)
 
-    return by_code(proc, ("runtime.memProfileInternal", "runtime.MemProfile", "runtime.mProf_FlushLocked",
-                          "runtime.mProf_Flush", "runtime.mProf_PostSweep"), is_head, sizes=(8,))
+    found = by_code(proc, ("runtime.memProfileInternal", "runtime.MemProfile", "runtime.mProf_FlushLocked",
+                           "runtime.mProf_Flush", "runtime.mProf_PostSweep"), is_head, sizes=(8,))
+    if found is not None:
+        return found
+    # An empty list (nothing sampled yet) cannot be validated by its contents: mProf_FlushLocked
+    # reads one 8-byte global, mbuckets (and MemProfile/memProfileInternal, where linked, too).
+    from explorer.goruntime.heap.rtglobals import rip_targets
+
+    flush = {t for t, n in rip_targets(proc, "runtime.mProf_FlushLocked") if n == 8}
+    reader = {t for name in ("runtime.MemProfile", "runtime.memProfileInternal")
+              for t, n in rip_targets(proc, name) if n == 8}
+    common = sorted(flush & reader) if reader else sorted(flush)
+    if len(common) == 1 and proc.memory.try_read(common[0], 8) == bytes(8):
+        return common[0]
+    return None
 
 
 def _valid_chain(proc: GoProcess, head: bytes | None) -> bool:
