@@ -83,9 +83,16 @@ def build_parser() -> _Parser:
                         "for standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    from explorer.cli_heap import add_parsers as add_heap_parsers
+    p = sub.add_parser("heap", help="the heap: objects, bytes, reachability, types, who holds an object")
+    p.add_argument("words", metavar="CORE [BINARY] [objects TYPE | refs ADDR | path ADDR]", nargs="+")
+    p.add_argument("--histogram", action="store_true", help="objects by type, largest first")
+    p.add_argument("-n", dest="limit", type=int, default=None, help="objects: at most N")
+    p.add_argument("--json", action="store_true")
 
-    add_heap_parsers(sub, _add_inputs)
+    p = sub.add_parser("pprof", help="write a pprof profile (goroutine or heap) rebuilt from the core")
+    p.add_argument("words", metavar="CORE [BINARY] goroutine|heap", nargs="+")
+    p.add_argument("-o", dest="output", required=True, help="the profile file to write (gzipped profile.proto)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     sub.add_parser("demo", help="open the TUI on the bundled sample core")
     root.set_defaults(_subparsers=sub)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,6 @@ PROFILES = ("goroutine", "heap")
 
 class _Usage(Exception):
     pass
-
-
-def add_parsers(sub: Any, add_inputs: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``heap`` and ``pprof`` with the CLI's subparsers."""
-    p = sub.add_parser("heap", help="the heap: objects, bytes, reachability, types, who holds an object")
-    p.add_argument("words", metavar="CORE [BINARY] [objects TYPE | refs ADDR | path ADDR]", nargs="+")
-    p.add_argument("--histogram", action="store_true", help="objects by type, largest first")
-    p.add_argument("-n", dest="limit", type=int, default=None, help="objects: at most N")
-    p.add_argument("--json", action="store_true")
-
-    p = sub.add_parser("pprof", help="write a pprof profile (goroutine or heap) rebuilt from the core")
-    p.add_argument("words", metavar="CORE [BINARY] goroutine|heap", nargs="+")
-    p.add_argument("-o", dest="output", required=True, help="the profile file to write (gzipped profile.proto)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
 def _split(words: list[str], actions: tuple[str, ...],
@@ -92,7 +77,6 @@ def _progress() -> Any:
 
 
 def cmd_heap(args: argparse.Namespace) -> int:
-    from explorer.cli import UsageError
     from explorer.cli_common import emit_json as _json
     from explorer.goruntime.heap import heap_of
     from explorer.goruntime.heap import paths as hp
@@ -101,7 +85,8 @@ def cmd_heap(args: argparse.Namespace) -> int:
         core, binary, action, arg = _split(list(args.words), HEAP_ACTIONS, True)
         target = _addr(arg) if action in ("refs", "path") and arg is not None else None
     except _Usage as e:
-        raise UsageError(f"gocore-tui heap: {e}") from None
+        print(f"gocore-tui heap: {e}", file=sys.stderr)
+        return 2
     with _open(core, binary) as proc:
         heap = heap_of(proc, _progress())
         if action is None and not args.histogram:
@@ -180,7 +165,6 @@ def _print_histogram(rows: list[dict[str, Any]]) -> None:
 
 
 def cmd_pprof(args: argparse.Namespace) -> int:
-    from explorer.cli import UsageError
     from explorer.goruntime.heap.pprof import goroutine_profile, heap_profile
 
     try:
@@ -188,7 +172,8 @@ def cmd_pprof(args: argparse.Namespace) -> int:
         if kind is None:
             raise _Usage("which profile: goroutine or heap")
     except _Usage as e:
-        raise UsageError(f"gocore-tui pprof: {e}") from None
+        print(f"gocore-tui pprof: {e}", file=sys.stderr)
+        return 2
     out = Path(args.output)
     if out.exists() and not args.force:
         raise ExplorerError(f"{out} exists: not overwriting it (use --force)")

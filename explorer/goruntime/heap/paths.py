@@ -22,7 +22,7 @@ from explorer.errors import ExplorerError
 from explorer.goruntime.heap.reach import path_to
 
 if TYPE_CHECKING:
-    from explorer.goruntime.heap import Heap
+    from explorer.goruntime.heap.base import HeapLike as Heap
     from explorer.goruntime.heap.roots import Root
 
 

@@ -33,7 +33,7 @@ from explorer.goruntime.heap.params import (
 )
 
 if TYPE_CHECKING:
-    from explorer.goruntime.heap import Heap
+    from explorer.goruntime.heap.base import HeapLike as Heap
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]

@@ -30,7 +30,7 @@ import numpy.typing as npt
 from explorer.errors import ExplorerError
 
 if TYPE_CHECKING:
-    from explorer.goruntime.heap import Heap
+    from explorer.goruntime.heap.base import HeapLike as Heap
 
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]

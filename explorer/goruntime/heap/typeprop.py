@@ -32,7 +32,7 @@ from explorer.goruntime.heap.params import MALLOC_HEADER_SIZE, MIN_SIZE_FOR_MALL
 from explorer.goruntime.heap.types import Action, HType, TypeRegistry
 
 if TYPE_CHECKING:
-    from explorer.goruntime.heap import Heap
+    from explorer.goruntime.heap.base import HeapLike as Heap
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]

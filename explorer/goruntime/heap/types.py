@@ -25,11 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import explorer.goruntime.heap.rtypes as K
 from explorer.errors import ExplorerError
-from explorer.goruntime.heap import rtypes as K
 
 if TYPE_CHECKING:
-    from explorer.goruntime.heap import Heap
+    from explorer.goruntime.heap.base import HeapLike as Heap
     from explorer.goruntime.heap.rtypes import RType
 
 MAX_PLAN = 4096  # entries per plan; bigger arrays of pointerful elements become an "array" entry
