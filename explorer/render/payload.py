@@ -1,0 +1,213 @@
+"""Text of decoded payloads (:mod:`explorer.payload`).
+
+* :func:`raw_text`: a schemaless protobuf decode exactly as ``protoc --decode_raw`` prints it
+  (text_format.cc ``PrintUnknownFields``): ``N: value`` lines, varints as unsigned 64-bit decimals,
+  fixed32/fixed64 as ``0x%08x``/``0x%016x``, ``N {`` ... ``}`` for nested messages and groups,
+  indented by two spaces a level, strings in double quotes with absl's ``CEscape`` escapes.
+* :func:`typed_text`: a schema-directed decode as ``protoc --decode=TYPE`` prints it.
+
+Both are safe for a terminal as they are: ``CEscape`` leaves only printable ASCII inside quotes
+(``\\n \\r \\t \\" \\' \\\\`` and three-digit octal escapes for every other byte below 0x20 or
+above 0x7e), and the rest of each line is numbers, field names checked by :func:`explorer.render.text.safe`
+and punctuation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, Field, RawDecode
+from explorer.render.text import safe
+
+if TYPE_CHECKING:
+    from explorer.payload.typed import TypedMessage
+
+__all__ = ["cescape", "raw_lines", "raw_text", "simple_dtoa", "simple_ftoa", "typed_lines", "typed_text"]
+
+
+def _escape_table() -> list[str]:
+    table = []
+    for b in range(256):
+        c = chr(b)
+        if c == "\n":
+            table.append("\\n")
+        elif c == "\r":
+            table.append("\\r")
+        elif c == "\t":
+            table.append("\\t")
+        elif c in "\"'\\":
+            table.append("\\" + c)
+        elif b < 0x20 or b >= 0x7F:
+            table.append(f"\\{b:03o}")
+        else:
+            table.append(c)
+    return table
+
+
+_ESCAPES = _escape_table()
+_NEEDS_ESCAPE = re.compile(rb"[^\x20-\x7e]|[\"'\\]")
+
+
+def cescape(raw: bytes) -> str:
+    """absl::CEscape of ``raw``: what protoc prints between the quotes of a string or bytes value."""
+    if _NEEDS_ESCAPE.search(raw) is None:
+        return raw.decode("ascii")
+    return "".join(map(_ESCAPES.__getitem__, raw))
+
+
+def raw_lines(decode: RawDecode) -> list[str]:
+    """The lines ``protoc --decode_raw`` prints for ``decode`` (without their newlines); for input
+    that is not a valid message, the lines of its valid prefix."""
+    out: list[str] = []
+    _raw(decode.data, decode.message.fields, "", out)
+    return out
+
+
+def raw_text(decode: RawDecode) -> str:
+    """What ``protoc --decode_raw`` prints for ``decode`` (for a valid message, byte for byte)."""
+    lines = raw_lines(decode)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _raw(data: bytes, fields: list[Field], indent: str, out: list[str]) -> None:
+    append = out.append
+    for f in fields:
+        wt = f.wire_type
+        if wt == VARINT:
+            append(f"{indent}{f.number}: {f.value}")
+        elif wt == LEN:
+            if f.message is not None:
+                append(f"{indent}{f.number} {{")
+                _raw(data, f.message.fields, indent + "  ", out)
+                append(f"{indent}}}")
+            else:
+                append(f'{indent}{f.number}: "{cescape(data[f.value_start:f.value_end])}"')
+        elif wt == I32:
+            append(f"{indent}{f.number}: 0x{f.value:08x}")
+        elif wt == I64:
+            append(f"{indent}{f.number}: 0x{f.value:016x}")
+        elif wt == SGROUP:
+            append(f"{indent}{f.number} {{")
+            if f.message is not None:
+                _raw(data, f.message.fields, indent + "  ", out)
+            append(f"{indent}}}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers as protoc prints them (io/strtod.cc SimpleFtoa / SimpleDtoa)
+
+_F32 = struct.Struct("<f")
+_FLT_MIN = 1.1754943508222875e-38  # the smallest normal float
+
+
+def _to_f32(x: float) -> float:
+    """``x`` rounded to the nearest float (ties to even), inf beyond the float range."""
+    try:
+        return float(_F32.unpack(_F32.pack(x))[0])
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+
+def _f32_neighbours(f: float) -> tuple[float, float]:
+    bits = int.from_bytes(_F32.pack(f), "little")
+    if f == 0:
+        tiny = float(_F32.unpack((1).to_bytes(4, "little"))[0])
+        return -tiny, tiny
+    down = bits - 1 if f > 0 else bits + 1
+    up = bits + 1 if f > 0 else bits - 1
+    return (float(_F32.unpack(down.to_bytes(4, "little"))[0]),
+            float(_F32.unpack((up & 0xFFFFFFFF).to_bytes(4, "little"))[0]))
+
+
+def _strtof(text: str) -> tuple[float, bool]:
+    """glibc's strtof of a ``%g`` string: the correctly rounded float, and whether it sets ERANGE
+    (a subnormal or out-of-range result)."""
+    d = float(text)
+    f = _to_f32(d)
+    if math.isinf(f):
+        return f, True
+    # float(text) rounds once to double, _to_f32 again: settle the rare double rounding exactly.
+    exact = Fraction(text)
+    best = f
+    for cand in _f32_neighbours(f):
+        if math.isinf(cand):
+            continue
+        dc, db = abs(Fraction(cand) - exact), abs(Fraction(best) - exact)
+        if dc < db or (dc == db and int.from_bytes(_F32.pack(cand), "little") % 2 == 0):
+            best = cand
+    return best, best != 0 and abs(best) < _FLT_MIN
+
+
+def simple_ftoa(v: float) -> str:
+    """protoc's text for a float field's value: ``%.6g`` if strtof reads it back exactly (and
+    without ERANGE), else ``%.9g``; ``inf``, ``-inf``, ``nan``."""
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    text = f"{v:.6g}"
+    back, erange = _strtof(text)
+    if erange or back != v:
+        text = f"{v:.9g}"
+    return text
+
+
+def simple_dtoa(v: float) -> str:
+    """protoc's text for a double: ``%.15g`` if it reads back exactly, else ``%.17g``."""
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    text = f"{v:.15g}"
+    if float(text) != v:
+        text = f"{v:.17g}"
+    return text
+
+
+# --------------------------------------------------------------------------------------------------
+# protoc --decode=TYPE
+
+
+def typed_lines(msg: TypedMessage) -> list[str]:
+    """The lines ``protoc --decode=TYPE`` prints for a parsed message (without newlines)."""
+    out: list[str] = []
+    _typed(msg, "", out)
+    return out
+
+
+def typed_text(msg: TypedMessage) -> str:
+    """What ``protoc --decode=TYPE`` prints for a parsed message, byte for byte."""
+    lines = typed_lines(msg)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _scalar_text(kind: str, value: Any) -> str:
+    if kind == "int":
+        return str(value)
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "enum":
+        return safe(str(value))
+    if kind == "float":
+        return simple_ftoa(float(value))
+    if kind == "double":
+        return simple_dtoa(float(value))
+    raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
+    return f'"{cescape(raw)}"'
+
+
+def _typed(msg: TypedMessage, indent: str, out: list[str]) -> None:
+    for tv in msg.values:
+        label = safe(tv.label)
+        if tv.kind == "message":
+            out.append(f"{indent}{label} {{")
+            _typed(tv.value, indent + "  ", out)
+            out.append(f"{indent}}}")
+        else:
+            out.append(f"{indent}{label}: {_scalar_text(tv.kind, tv.value)}")
+    if msg.unknown is not None:
+        _raw(msg.unknown.data, msg.unknown.message.fields, indent, out)
