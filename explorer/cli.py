@@ -18,7 +18,7 @@ from typing import Any
 from explorer.errors import ExplorerError, Interrupted
 from explorer.render.text import safe, safe_output
 
-COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "heap", "pprof", "demo", "tui")
+COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "decode", "heap", "pprof", "demo", "tui")
 
 
 class UsageError(Exception):
@@ -36,6 +36,9 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> _Parser:
+    from explorer.cli_decode import add_format_options
+    from explorer.cli_decode import add_parser as add_decode_parser
+
     root = _Parser(prog="gocore-tui", description="Post-mortem debugger for Go core dumps.")
     sub = root.add_subparsers(dest="command", parser_class=_Parser)
 
@@ -65,6 +68,7 @@ def build_parser() -> _Parser:
         p.add_argument("--json", action="store_true")
         if name == "print":
             p.add_argument("expr", metavar="EXPR")
+            add_format_options(p)  # print EXPR --as protobuf ...
 
     p = sub.add_parser("x", help="hex dump at an address or a value's base")
     _add_inputs(p)
@@ -82,6 +86,8 @@ def build_parser() -> _Parser:
                    help="a new file, an existing one with --force, a FIFO or device (written through), or - "
                         "for standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    add_decode_parser(sub, _add_inputs)
 
     p = sub.add_parser("heap", help="the heap: objects, bytes, reachability, types, who holds an object")
     p.add_argument("words", metavar="CORE [BINARY] [objects TYPE | refs ADDR | path ADDR]", nargs="+")
@@ -215,6 +221,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "print": ("explorer.cli_values", "cmd_print"),
     "x": ("explorer.cli_values", "cmd_x"),
     "save": ("explorer.cli_values", "cmd_save"),
+    "decode": ("explorer.cli_decode", "cmd_decode"),
     "heap": ("explorer.cli_heap", "cmd_heap"),
     "pprof": ("explorer.cli_heap", "cmd_pprof"),
     "demo": ("explorer.cli_tui", "cmd_demo"),

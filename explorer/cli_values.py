@@ -67,6 +67,12 @@ def cmd_print(args: argparse.Namespace) -> int:
     with open_process(args) as proc:
         g = _goroutine(proc, args)
         value = evaluate(proc, args.expr, g, args.frame)
+        if getattr(args, "as_", None) or getattr(args, "proto", None):  # print EXPR --as protobuf
+            from explorer.cli_decode import print_as
+
+            if args.as_ is None:
+                args.as_ = "protobuf"
+            return print_as(proc, value, args)
         if args.json:
             emit_json(value_json(value))
         else:

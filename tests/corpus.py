@@ -270,7 +270,7 @@ def case_id(case: tuple) -> str:
 
 
 def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), prog: str = "crasher", *,
-              attempts: int = 1, timeout: float | None = None) -> CoreCase:
+              attempts: int = 1, timeout: float | None = None, stdin: bytes | None = None) -> CoreCase:
     """Build ``prog``, run ``scenario`` with GOTRACEBACK=crash until it dumps core; cached.
 
     ``attempts``: how many runs may end without a core before giving up (a data race such as the
@@ -278,7 +278,8 @@ def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), 
     (default RUN_TIMEOUT).
 
     Raises :class:`CorpusError` (with core_pattern and stderr) when no core appears: tests that need
-    a core must fail, never skip.
+    a core must fail, never skip. ``stdin`` is given to the program (an input of its own: make it
+    part of ``args`` too, e.g. its hash, since cores are cached by ``args``).
     """
     binary = build(version, mode, prog)
     args = tuple(str(a) for a in args)
@@ -297,7 +298,7 @@ def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), 
                 try:
                     _run_to_core(binary, scenario, args, directory,
                                  {"version": version, "mode": mode, "prog": prog, "attempt": attempt},
-                                 timeout=RUN_TIMEOUT if timeout is None else timeout)
+                                 timeout=RUN_TIMEOUT if timeout is None else timeout, stdin=stdin)
                 except CorpusNoCore:
                     if attempt == attempts:
                         raise
@@ -412,7 +413,7 @@ def _find_core(pattern: str, pid: int, cwd: Path, started: float, dest: Path) ->
 
 
 def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: Path,
-                 extra_meta: dict[str, object], timeout: float = RUN_TIMEOUT) -> None:
+                 extra_meta: dict[str, object], timeout: float = RUN_TIMEOUT, stdin: bytes | None = None) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = directory.with_name(f"{directory.name}.tmp{os.getpid()}")
     if work.exists():
@@ -427,10 +428,11 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
     started = time.time()
     t0 = time.monotonic()
     try:
-        proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, preexec_fn=_raise_core_limit)
+        proc = subprocess.Popen(cmd, cwd=run_dir, env=env,
+                                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_raise_core_limit)
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             out, err = proc.communicate()

@@ -5,6 +5,9 @@
   fixed32/fixed64 as ``0x%08x``/``0x%016x``, ``N {`` ... ``}`` for nested messages and groups,
   indented by two spaces a level, strings in double quotes with absl's ``CEscape`` escapes.
 * :func:`typed_text`: a schema-directed decode as ``protoc --decode=TYPE`` prints it.
+* :func:`fields_json`: the wire tree as JSON (``decode --json``), :func:`interpretations` the
+  readings of a number a user needs (signed, zigzag, float, double), :func:`hex_lines` a hex dump of
+  decoded bytes, :func:`recognized_lines` any recognised payload as text lines.
 
 Both are safe for a terminal as they are: ``CEscape`` leaves only printable ASCII inside quotes
 (``\\n \\r \\t \\" \\' \\\\`` and three-digit octal escapes for every other byte below 0x20 or
@@ -20,13 +23,26 @@ import struct
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, Field, RawDecode
+from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, WIRE_NAMES, Field, Message, RawDecode
 from explorer.render.text import safe
 
 if TYPE_CHECKING:
+    from explorer.payload.detect import Recognized
     from explorer.payload.typed import TypedMessage
 
-__all__ = ["cescape", "raw_lines", "raw_text", "simple_dtoa", "simple_ftoa", "typed_lines", "typed_text"]
+__all__ = [
+    "cescape",
+    "fields_json",
+    "hex_lines",
+    "interpretations",
+    "raw_lines",
+    "raw_text",
+    "recognized_lines",
+    "simple_dtoa",
+    "simple_ftoa",
+    "typed_lines",
+    "typed_text",
+]
 
 
 def _escape_table() -> list[str]:
@@ -211,3 +227,107 @@ def _typed(msg: TypedMessage, indent: str, out: list[str]) -> None:
             out.append(f"{indent}{label}: {_scalar_text(tv.kind, tv.value)}")
     if msg.unknown is not None:
         _raw(msg.unknown.data, msg.unknown.message.fields, indent, out)
+
+
+# --------------------------------------------------------------------------------------------------
+# The wire tree as JSON, and readings of numbers
+
+_F32S = struct.Struct("<f")
+_F64S = struct.Struct("<d")
+
+
+def _json_number(v: Any) -> Any:
+    """JSON has no NaN or infinities: those become strings."""
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, list):
+        return [_json_number(x) for x in v]
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "backslashreplace")
+    return v
+
+
+def fields_json(data: bytes, message: Message) -> list[dict[str, Any]]:
+    """``message``'s fields as JSON objects: ``number``, ``wire_type`` (0-5), ``wire`` (its name),
+    ``offset`` and ``length`` (of the whole field, in the decoded bytes), then ``value`` (a
+    number; a length-delimited payload's text, invalid UTF-8 as ``\\xNN``, with its ``hex``) or
+    ``message`` (nested fields). With a schema, also ``name`` and ``type``, ``value`` typed (an enum
+    value's name, a packed field's list) and ``note`` where the bytes do not fit the schema."""
+    out: list[dict[str, Any]] = []
+    for f in message.fields:
+        d: dict[str, Any] = {"number": f.number, "wire_type": f.wire_type, "wire": WIRE_NAMES[f.wire_type],
+                             "offset": f.start, "length": f.end - f.start}
+        name = getattr(f, "name", None)
+        typed = getattr(f, "typed", None)
+        if name is not None:
+            d["name"] = name
+            d["type"] = getattr(f, "type", None)
+        if f.wire_type in (VARINT, I32, I64):
+            d["value"] = _json_number(typed) if name is not None and typed is not None else f.value
+        elif f.message is not None and (name is None or typed is None):
+            d["message"] = fields_json(data, f.message)
+        else:
+            payload = data[f.value_start : f.value_end]
+            d["value"] = _json_number(typed) if typed is not None else payload.decode("utf-8", "backslashreplace")
+            if f.wire_type == LEN and not isinstance(typed, list):
+                d["hex"] = payload.hex()
+        note = getattr(f, "note", "")
+        if note:
+            d["note"] = note
+        out.append(d)
+    return out
+
+
+def _signed(v: int, bits: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def interpretations(f: Field) -> list[tuple[str, str]]:
+    """The readings of a varint or fixed field a user needs to guess its type: (label, text)."""
+    v = f.value
+    if v is None:
+        return []
+    if f.wire_type == VARINT:
+        out = [("uint64", str(v)), ("int64", str(_signed(v, 64))), ("sint64 (zigzag)", str((v >> 1) ^ -(v & 1)))]
+        if v < 1 << 32 or v >> 31 == (1 << 33) - 1:  # fits 32 bits, or a sign-extended negative int32
+            out.append(("int32", str(_signed(v, 32))))
+        if v in (0, 1):
+            out.append(("bool", "true" if v else "false"))
+        return out
+    if f.wire_type == I32:
+        f32 = _F32S.unpack(v.to_bytes(4, "little"))[0]
+        return [("fixed32", str(v)), ("sfixed32", str(_signed(v, 32))), ("float", simple_ftoa(f32)),
+                ("hex", f"0x{v:08x}")]
+    if f.wire_type == I64:
+        return [("fixed64", str(v)), ("sfixed64", str(_signed(v, 64))),
+                ("double", simple_dtoa(_F64S.unpack(v.to_bytes(8, "little"))[0])), ("hex", f"0x{v:016x}")]
+    return []
+
+
+# --------------------------------------------------------------------------------------------------
+# Any recognised payload as text
+
+
+def hex_lines(data: bytes, base: int = 0, width: int = 16) -> list[str]:
+    """``hexdump -C`` style lines of ``data``, offsets from ``base``."""
+    out = []
+    for off in range(0, len(data), width):
+        chunk = data[off : off + width]
+        cells = " ".join(f"{b:02x}" for b in chunk[:8])
+        if len(chunk) > 8:
+            cells += "  " + " ".join(f"{b:02x}" for b in chunk[8:])
+        text = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        out.append(f"{base + off:08x}  {cells:<{width * 3}} |{text}|")
+    return out
+
+
+def recognized_lines(rec: Recognized) -> list[str]:
+    """The payload as lines a terminal can show: protoc's text for protobuf (its valid prefix when
+    broken), pretty JSON, text (every control escaped but newlines), or a hex dump."""
+    if rec.format == "protobuf" and rec.raw is not None:
+        return raw_lines(rec.raw)
+    if rec.format in ("json", "text") and rec.text is not None:
+        text = rec.text if rec.format == "json" else safe(rec.text, keep_newlines=True)
+        return text.split("\n")
+    return hex_lines(rec.data)

@@ -1,0 +1,3 @@
+module example.com/protobody
+
+go 1.21
