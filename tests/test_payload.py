@@ -291,3 +291,78 @@ def test_payload_stands_apart() -> None:
             for name in names:
                 if name.startswith("explorer"):
                     assert name == "explorer.errors" or name.startswith("explorer.payload"), (path, name)
+
+
+# --------------------------------------------------------------------------------------------------
+# Recognition: compression, JSON, text
+
+
+def test_recognize_formats() -> None:
+    import gzip
+    import zlib
+
+    import zstandard
+
+    from explorer.payload.detect import recognize
+    from explorer.render.payload import recognized_lines
+
+    msg = b"\x08\x96\x01\x12\x07testing"
+    assert recognize(msg).format == "protobuf"
+    for packed, kind in ((gzip.compress(msg), "gzip"), (zlib.compress(msg), "zlib"),
+                         (zstandard.ZstdCompressor().compress(msg), "zstd"),
+                         (gzip.compress(zstandard.ZstdCompressor().compress(msg)), "gzip")):
+        rec = recognize(packed)
+        assert rec.format == "protobuf" and rec.data == msg and rec.layers[0].kind == kind, kind
+        assert raw_text(rec.raw) == '1: 150\n2: "testing"\n'  # type: ignore[arg-type]
+    # two gzip members are one stream; a cut stream is not compressed data
+    rec = recognize(gzip.compress(b"hello ") + gzip.compress(b"world\n"))
+    assert rec.format == "text" and rec.text == "hello world\n"
+    assert recognize(gzip.compress(msg)[:-4]).layers == []
+    # JSON as it was written: order, duplicate keys and the digits of numbers kept
+    rec = recognize(b' {"b": 1.50, "a": [true, null, 12345678901234567890], "b": "\\u001b\xe2\x80\xae"}')
+    assert rec.format == "json"
+    assert rec.text == ('{\n  "b": 1.50,\n  "a": [\n    true,\n    null,\n    12345678901234567890\n  ],\n'
+                        '  "b": "\\u001b\\u202e"\n}')
+    assert recognize(b"[]").text == "[]" and recognize(b"42").format == "text"  # a bare number is text
+    assert recognize(b"42", "json").text == "42"
+    assert recognize(b'{"a": NaN}').format == "text"  # not JSON
+    # text; two spaces are a valid message (field 4 = 32) but read as text
+    assert recognize(b"  ").format == "text"
+    assert recognize("caf\u00e9\n\tok".encode()).format == "text"
+    rec = recognize(b"log line \x1b[31mred\x1b[0m and more text to make the controls rare enough\n")
+    assert rec.format == "text"
+    assert "\x1b" not in "\n".join(recognized_lines(rec))
+    assert recognize(bytes(range(256))).format == "hex"
+    assert recognize(b"").format == "hex"
+    lines = recognized_lines(recognize(b"\x00\x01AB" * 5))
+    assert lines == ["00000000  00 01 41 42 00 01 41 42  00 01 41 42 00 01 41 42 |..AB..AB..AB..AB|",
+                     "00000010  00 01 41 42                                      |..AB|"]
+
+
+def test_decompression_is_bounded() -> None:
+    import gzip
+
+    import zstandard
+
+    from explorer.payload.detect import recognize
+
+    bomb = b"\0" * (100 << 20)
+    for packed in (gzip.compress(bomb, 9), zstandard.ZstdCompressor(level=19).compress(bomb)):
+        t0 = time.monotonic()
+        rec = recognize(packed, limit=1 << 20)
+        assert time.monotonic() - t0 < 20
+        assert len(rec.data) == 1 << 20 and rec.layers[0].cut
+        assert "stopped at the size bound" in rec.notes[0]
+
+
+def test_interpretations() -> None:
+    from explorer.render.payload import interpretations
+
+    d = decode_raw(b"\x08" + varint(-2) + b"\x15\x00\x00\x80\x3f"  # -2, 1.0f
+                   + b"\x19\x00\x00\x00\x00\x00\x00\x04\x40" + b"\x20\x03")  # 2.5, 3
+    v, f32, f64, small = d.message.fields
+    assert dict(interpretations(v)) == {"uint64": str((1 << 64) - 2), "int64": "-2",
+                                        "sint64 (zigzag)": "9223372036854775807", "int32": "-2"}
+    assert dict(interpretations(f32))["float"] == "1"
+    assert dict(interpretations(f64))["double"] == "2.5"
+    assert dict(interpretations(small))["sint64 (zigzag)"] == "-2"
