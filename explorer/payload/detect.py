@@ -252,12 +252,15 @@ def as_text(data: bytes, *, strict: bool) -> str | None:
         return None
     if text.isprintable():
         return text
-    odd = sum(1 for c in text if not c.isprintable() and c not in "\t\n\r")
-    if strict and odd:
+    if strict:
+        # Whitespace aside, every line must be printable (a C-level check per line).
+        ok = all(line.isprintable() for line in text.replace("\t", " ").replace("\r", "\n").split("\n"))
+        return text if ok else None
+    if "\0" in text:
         return None
-    if "\0" in text or odd * 20 > len(text):
-        return None
-    return text
+    sample = text[: 1 << 20]
+    odd = sum(1 for c in sample if not c.isprintable() and c not in "\t\n\r")
+    return None if odd * 20 > len(sample) else text
 
 
 # --------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from explorer.payload.wire import (
     RawDecode,
     as_unknown,
     decode_raw,
+    gc_paused,
     parse_fields,
 )
 
@@ -283,7 +284,8 @@ def decode_typed(data: bytes, schema: Schema, type_name: str) -> TypedDecode:
         return TypedDecode(desc.full_name, None, f"not a valid {desc.full_name}: {why}", failure)
     except RecursionError:
         return TypedDecode(desc.full_name, None, f"not a valid {desc.full_name}: nested too deep")
-    return TypedDecode(desc.full_name, _typed_message(msg, 0))
+    with gc_paused():
+        return TypedDecode(desc.full_name, _typed_message(msg, 0))
 
 
 def _label(fd: Any) -> str:
@@ -461,95 +463,120 @@ class Annotated:
 
 def annotate(data: bytes, desc: Any) -> Annotated:
     """Walk the wire fields of ``data`` as message ``desc`` (a Descriptor): see the module docstring."""
-    failures: list[DecodeFailure] = []
-    msg = _annotate(data, 0, len(data), desc, 0, failures, ())
+    walk = _Walk(data)
+    with gc_paused():
+        msg = walk.message(0, len(data), desc, 0, ())
+    failures = walk.failures
     return Annotated(data, desc.full_name, msg, failures[0] if failures else None)
 
 
-def _annotate(data: bytes, start: int, end: int, desc: Any, depth: int, failures: list[DecodeFailure],
-              path: tuple[int, ...], fields: list[Field] | None = None) -> Message:
-    err: DecodeFailure | None = None
-    if fields is None:
-        fields, err = parse_fields(data, start, end)
-    out: list[Field] = []
-    pool = desc.file.pool
-    for f in fields:
-        fd = desc.fields_by_number.get(f.number)
+@dataclass(slots=True)
+class _Info:
+    """What the walk needs of a field descriptor, looked up once per walk."""
+
+    fd: Any
+    t: int
+    name: str
+    type_name: str
+    repeated: bool
+    message_type: Any
+    enum_names: dict[int, str] | None
+
+
+class _Walk:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.failures: list[DecodeFailure] = []
+        self._tables: dict[str, dict[int, _Info | None]] = {}
+
+    def info(self, desc: Any, number: int) -> _Info | None:
+        table = self._tables.get(desc.full_name)
+        if table is None:
+            table = self._tables[desc.full_name] = {}
+        if number in table:
+            return table[number]
+        fd = desc.fields_by_number.get(number)
         if fd is None:
             try:
-                fd = pool.FindExtensionByNumber(desc, f.number)
+                fd = desc.file.pool.FindExtensionByNumber(desc, number)
             except KeyError:
                 fd = None
-        out.append(_annotate_field(data, f, fd, depth, failures, path))
-    if err is not None:
-        failures.append(DecodeFailure(err.offset, err.reason, path + err.path))
-    return Message(out, start, err.offset if err is not None else end)
+        info = None
+        if fd is not None:
+            t = fd.type
+            enum_names = {v.number: v.name for v in fd.enum_type.values} if t == _T_ENUM else None
+            mt = fd.message_type if t in (_T_MESSAGE, _T_GROUP) else None
+            type_name = (fd.enum_type.full_name if t == _T_ENUM else mt.full_name if mt is not None
+                         else TYPE_NAMES.get(t, str(t)))
+            info = _Info(fd, t, _label(fd), type_name, _is_repeated(fd), mt, enum_names)
+        table[number] = info
+        return info
 
+    def message(self, start: int, end: int, desc: Any, depth: int, path: tuple[int, ...],
+                fields: list[Field] | None = None) -> Message:
+        err: DecodeFailure | None = None
+        if fields is None:
+            fields, err = parse_fields(self.data, start, end)
+        out: list[Field] = []
+        for f in fields:
+            out.append(self.field(f, self.info(desc, f.number), depth, path))
+        if err is not None:
+            self.failures.append(DecodeFailure(err.offset, err.reason, path + err.path))
+        return Message(out, start, err.offset if err is not None else end)
 
-def _unknown(data: bytes, f: Field, note: str = "") -> SchemaField:
-    """A field the schema does not describe (or whose wire type does not fit it), with protoc's
-    heuristics for unknown fields: a length-delimited payload tried as a nested message."""
-    if f.wire_type in (LEN, SGROUP):
-        f = as_unknown(data, f)
-    return SchemaField(f, note=note)
+    def unknown(self, f: Field, note: str = "") -> SchemaField:
+        """A field the schema does not describe (or whose wire type does not fit it), with protoc's
+        heuristics for unknown fields: a length-delimited payload tried as a nested message."""
+        if f.wire_type in (LEN, SGROUP):
+            f = as_unknown(self.data, f)
+        return SchemaField(f, note=note)
 
-
-def _annotate_field(data: bytes, f: Field, fd: Any, depth: int, failures: list[DecodeFailure],
-                    path: tuple[int, ...]) -> SchemaField:
-    if fd is None:
-        return _unknown(data, f)
-    t = fd.type
-    name = _label(fd)
-    wt = f.wire_type
-    if t in (_T_MESSAGE, _T_GROUP):
-        mt = fd.message_type
-        want = SGROUP if t == _T_GROUP else LEN
-        if wt != want:
-            return _unknown(data, f, f"wire type {wt} does not fit {TYPE_NAMES[t]} {mt.full_name}")
-        if depth >= MAX_DEPTH:
-            failures.append(DecodeFailure(f.start, f"{name}: messages nested too deep", path))
-            return SchemaField(f, name, mt.full_name, note="nested too deep")
-        before = len(failures)
-        if wt == SGROUP:
-            inner = f.message.fields if f.message is not None else []
-            sub = _annotate(data, f.value_start, f.value_end, mt, depth + 1, failures, (*path, f.number), inner)
-        else:
-            sub = _annotate(data, f.value_start, f.value_end, mt, depth + 1, failures, (*path, f.number))
-        note = failures[before].reason if len(failures) > before else ""
-        return SchemaField(f, name, mt.full_name, note=note and f"not a valid {mt.full_name}", message=sub)
-    type_name = fd.enum_type.full_name if t == _T_ENUM else TYPE_NAMES.get(t, str(t))
-    if wt == LEN:
-        if t == _T_STRING:
-            raw = data[f.value_start : f.value_end]
-            try:
-                return SchemaField(f, name, type_name, raw.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                return SchemaField(f, name, type_name, raw.decode("utf-8", "backslashreplace"),
-                                   note=f"invalid UTF-8 at byte {e.start}")
-        if t == _T_BYTES:
-            return SchemaField(f, name, type_name, data[f.value_start : f.value_end])
-        if _is_repeated(fd):  # packed
-            values, why = _packed(data, f.value_start, f.value_end, t)
-            if why:
-                failures.append(DecodeFailure(f.start, f"{name}: packed {type_name}: {why}", path))
-            return SchemaField(f, name, type_name, [_enum_name(fd, v) for v in values] if t == _T_ENUM else values,
-                               note=why)
-        return _unknown(data, f, f"wire type 2 does not fit {type_name}")
-    expect = VARINT if t in _VARINT_TYPES else I64 if t in _I64_TYPES else I32 if t in _I32_TYPES else LEN
-    if wt != expect or f.value is None:
-        return _unknown(data, f, f"wire type {wt} does not fit {type_name}")
-    value = scalar_value(t, wt, f.value)
-    if t == _T_ENUM:
-        ev = fd.enum_type.values_by_number.get(value)
-        if ev is None:
-            return SchemaField(f, name, type_name, value, note=f"not a value of {type_name}")
-        return SchemaField(f, name, type_name, ev.name)
-    return SchemaField(f, name, type_name, value)
-
-
-def _enum_name(fd: Any, v: Any) -> Any:
-    ev = fd.enum_type.values_by_number.get(v)
-    return ev.name if ev is not None else v
+    def field(self, f: Field, info: _Info | None, depth: int, path: tuple[int, ...]) -> SchemaField:
+        if info is None:
+            return self.unknown(f)
+        data = self.data
+        t, name, type_name = info.t, info.name, info.type_name
+        wt = f.wire_type
+        if info.message_type is not None:
+            want = SGROUP if t == _T_GROUP else LEN
+            if wt != want:
+                return self.unknown(f, f"wire type {wt} does not fit {TYPE_NAMES[t]} {type_name}")
+            if depth >= MAX_DEPTH:
+                self.failures.append(DecodeFailure(f.start, f"{name}: messages nested too deep", path))
+                return SchemaField(f, name, type_name, note="nested too deep")
+            before = len(self.failures)
+            inner = (f.message.fields if f.message is not None else []) if wt == SGROUP else None
+            sub = self.message(f.value_start, f.value_end, info.message_type, depth + 1, (*path, f.number), inner)
+            note = f"not a valid {type_name}" if len(self.failures) > before else ""
+            return SchemaField(f, name, type_name, note=note, message=sub)
+        if wt == LEN:
+            if t == _T_STRING:
+                raw = data[f.value_start : f.value_end]
+                try:
+                    return SchemaField(f, name, type_name, raw.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    return SchemaField(f, name, type_name, raw.decode("utf-8", "backslashreplace"),
+                                       note=f"invalid UTF-8 at byte {e.start}")
+            if t == _T_BYTES:
+                return SchemaField(f, name, type_name, data[f.value_start : f.value_end])
+            if info.repeated:  # packed
+                values, why = _packed(data, f.value_start, f.value_end, t)
+                if why:
+                    self.failures.append(DecodeFailure(f.start, f"{name}: packed {type_name}: {why}", path))
+                if info.enum_names is not None:
+                    values = [info.enum_names.get(v, v) for v in values]
+                return SchemaField(f, name, type_name, values, note=why)
+            return self.unknown(f, f"wire type 2 does not fit {type_name}")
+        expect = VARINT if t in _VARINT_TYPES else I64 if t in _I64_TYPES else I32 if t in _I32_TYPES else LEN
+        if wt != expect or f.value is None:
+            return self.unknown(f, f"wire type {wt} does not fit {type_name}")
+        value = scalar_value(t, wt, f.value)
+        if info.enum_names is not None:
+            ev = info.enum_names.get(int(value))
+            if ev is None:
+                return SchemaField(f, name, type_name, value, note=f"not a value of {type_name}")
+            return SchemaField(f, name, type_name, ev)
+        return SchemaField(f, name, type_name, value)
 
 
 def _packed(data: bytes, start: int, end: int, t: int) -> tuple[list[Any], str]:

@@ -23,8 +23,8 @@ import struct
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, WIRE_NAMES, Field, Message, RawDecode
-from explorer.render.text import safe
+from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, WIRE_NAMES, Field, Message, RawDecode, gc_paused
+from explorer.render.text import go_quote, safe
 
 if TYPE_CHECKING:
     from explorer.payload.detect import Recognized
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "cescape",
+    "field_details",
+    "field_summary",
     "fields_json",
     "hex_lines",
     "interpretations",
@@ -253,6 +255,11 @@ def fields_json(data: bytes, message: Message) -> list[dict[str, Any]]:
     number; a length-delimited payload's text, invalid UTF-8 as ``\\xNN``, with its ``hex``) or
     ``message`` (nested fields). With a schema, also ``name`` and ``type``, ``value`` typed (an enum
     value's name, a packed field's list) and ``note`` where the bytes do not fit the schema."""
+    with gc_paused():
+        return _fields_json(data, message)
+
+
+def _fields_json(data: bytes, message: Message) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for f in message.fields:
         d: dict[str, Any] = {"number": f.number, "wire_type": f.wire_type, "wire": WIRE_NAMES[f.wire_type],
@@ -265,7 +272,7 @@ def fields_json(data: bytes, message: Message) -> list[dict[str, Any]]:
         if f.wire_type in (VARINT, I32, I64):
             d["value"] = _json_number(typed) if name is not None and typed is not None else f.value
         elif f.message is not None and (name is None or typed is None):
-            d["message"] = fields_json(data, f.message)
+            d["message"] = _fields_json(data, f.message)
         else:
             payload = data[f.value_start : f.value_end]
             d["value"] = _json_number(typed) if typed is not None else payload.decode("utf-8", "backslashreplace")
@@ -331,3 +338,96 @@ def recognized_lines(rec: Recognized) -> list[str]:
         text = rec.text if rec.format == "json" else safe(rec.text, keep_newlines=True)
         return text.split("\n")
     return hex_lines(rec.data)
+
+
+# --------------------------------------------------------------------------------------------------
+# A field as the TUI's decode tree shows it
+
+#: Characters of a payload shown on a tree row at most.
+PREVIEW = 80
+
+
+def _preview(raw: bytes, limit: int = PREVIEW) -> str:
+    cut = raw[:limit]
+    text = go_quote(cut)
+    return text + ("…" if len(raw) > limit else "")
+
+
+def field_summary(data: bytes, f: Field) -> str:
+    """One line for a field: ``number wire value`` (``name type value`` with a schema), safe for a
+    terminal."""
+    name = getattr(f, "name", None)
+    typed = getattr(f, "typed", None)
+    wire = WIRE_NAMES[f.wire_type]
+    head = f"{f.number} {wire}" if name is None else f"{safe(name)} ({f.number}) {safe(str(getattr(f, 'type', '')))}"
+    note = getattr(f, "note", "")
+    tail = f"  ! {safe(note)}" if note else ""
+    if name is not None and typed is not None:
+        if isinstance(typed, bytes):
+            return f"{head}  {_preview(typed)}{tail}"
+        if isinstance(typed, str) and getattr(f, "type", "") == "string":
+            return f"{head}  {go_quote(typed[:PREVIEW])}{'…' if len(typed) > PREVIEW else ''}{tail}"
+        if isinstance(typed, list):
+            items = ", ".join(safe(str(_json_number(x))) for x in typed[:16])
+            return f"{head}  [{items}{', …' if len(typed) > 16 else ''}] ({len(typed)} values){tail}"
+        if isinstance(typed, float):
+            return f"{head}  {simple_dtoa(typed)}{tail}"
+        return f"{head}  {safe(str(typed))}{tail}"
+    if f.wire_type == VARINT:
+        return f"{head}  {f.value}{tail}"
+    if f.wire_type == I32:
+        return f"{head}  0x{f.value:08x}{tail}"
+    if f.wire_type == I64:
+        return f"{head}  0x{f.value:016x}{tail}"
+    size = f.value_end - f.value_start
+    if f.message is not None:
+        n = len(f.message.fields)
+        kind = "group" if f.wire_type == SGROUP else "message"
+        return f"{head}  {kind}: {n} field{'s' if n != 1 else ''}, {size} bytes{tail}"
+    return f"{head}[{size}]  {_preview(data[f.value_start : min(f.value_end, f.value_start + PREVIEW + 1)])}{tail}"
+
+
+def _packed_varints(raw: bytes) -> list[int] | None:
+    out = []
+    v = shift = 0
+    n = 0
+    for b in raw:
+        v |= (b & 0x7F) << shift
+        n += 1
+        if b < 0x80:
+            out.append(v & ((1 << 64) - 1))
+            v = shift = n = 0
+        else:
+            shift += 7
+            if n >= 10:
+                return None
+    return out if n == 0 and out else None
+
+
+def field_details(data: bytes, f: Field) -> list[tuple[str, str]]:
+    """The rows under a field that has no nested fields: the readings of a number (signed, zigzag,
+    float, double), or a payload's length, text, hex and packed values."""
+    out: list[tuple[str, str]] = []
+    if f.value is not None:
+        out = interpretations(f)
+    elif f.wire_type == LEN:
+        raw = data[f.value_start : f.value_end]
+        out.append(("length", str(len(raw))))
+        if raw:
+            out.append(("text", _preview(raw, 4 * PREVIEW)))
+            out.append(("hex", raw[: 2 * PREVIEW // 3].hex(" ") + (" …" if len(raw) > 2 * PREVIEW // 3 else "")))
+            packed = _packed_varints(raw[:4096]) if len(raw) <= 4096 else None
+            if packed is not None and len(packed) > 1:
+                shown = ", ".join(str(x) for x in packed[:16]) + (", …" if len(packed) > 16 else "")
+                out.append((f"packed varints ({len(packed)})", shown))
+            if len(raw) % 4 == 0 and 1 < len(raw) // 4 <= 4096:
+                fs = [simple_ftoa(x) for (x,) in struct.iter_unpack("<f", raw[:64])]
+                out.append((f"packed floats ({len(raw) // 4})", ", ".join(fs) + (", …" if len(raw) > 64 else "")))
+            if len(raw) % 8 == 0 and 1 < len(raw) // 8 <= 4096:
+                ds = [simple_dtoa(x) for (x,) in struct.iter_unpack("<d", raw[:64])]
+                out.append((f"packed doubles ({len(raw) // 8})", ", ".join(ds) + (", …" if len(raw) > 64 else "")))
+    note = getattr(f, "note", "")
+    if note:
+        out.append(("note", safe(note)))
+    out.append(("bytes", f"+{f.start:#x}..+{f.end:#x} ({f.end - f.start} bytes with the tag)"))
+    return out
