@@ -366,3 +366,26 @@ def test_interpretations() -> None:
     assert dict(interpretations(f32))["float"] == "1"
     assert dict(interpretations(f64))["double"] == "2.5"
     assert dict(interpretations(small))["sint64 (zigzag)"] == "-2"
+
+
+def test_any_bytes_render() -> None:
+    """Whatever the bytes, recognition and every rendering give a result, within a time bound."""
+    import gzip
+
+    from explorer.payload.detect import recognize
+    from explorer.render.payload import field_details, field_summary, fields_json, recognized_lines
+
+    inputs = draw_inputs(st.one_of(garbage, wire_message(), garbage.map(gzip.compress)), EXAMPLES // 2)
+    inputs += [b"[" * 100_000, b'{"a":' * 50_000, b"\xef\xbb\xbf{}", b"\x1f\x8b" + bytes(30)]
+    for data in inputs:
+        t0 = time.monotonic()
+        for fmt in ("auto", "protobuf", "json", "text", "hex"):
+            rec = recognize(data, fmt)
+            lines = recognized_lines(rec)
+            assert all(line.isprintable() for line in lines), (data, fmt)
+            if rec.raw is not None:
+                fields_json(rec.data, rec.raw.message)
+                for f in rec.raw.message.fields:
+                    assert field_summary(rec.data, f).isprintable()
+                    assert all(t.isprintable() for _, t in field_details(rec.data, f))
+        assert time.monotonic() - t0 < 10, data

@@ -231,10 +231,9 @@ def as_json(data: bytes, *, containers_only: bool = False) -> str | None:
     if not stripped or (containers_only and stripped[0] not in "{["):
         return None
     try:
-        value = _parse_json(stripped)
-    except (ValueError, RecursionError):
+        return json_pretty(_parse_json(stripped))
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
         return None
-    return json_pretty(value)
 
 
 # --------------------------------------------------------------------------------------------------
