@@ -81,15 +81,19 @@ def read_range(proc: Any, addr: int, size: int, label: str) -> tuple[bytes, list
 
 def cmd_decode(args: argparse.Namespace) -> int:
     from explorer.cli_common import open_process, resolve_goroutine
-    from explorer.goruntime.expr import parse_range, read_bytes_for
+    from explorer.goruntime.expr import evaluate, parse_range, value_bytes
 
     _check_options(args)
     schema = _load_schema(args)
     with open_process(args) as proc:
-        g = None
-        if parse_range(args.target) is None and (args.goroutine is not None or proc.crashed_goroutine is not None):
-            g = resolve_goroutine(proc, args.goroutine)
-        addr, size = read_bytes_for(proc, args.target, g, args.frame)
+        rng = parse_range(args.target)
+        if rng is not None:
+            addr, size = rng
+        else:
+            g = None
+            if args.goroutine is not None or proc.crashed_goroutine is not None:
+                g = resolve_goroutine(proc, args.goroutine)
+            addr, size = value_bytes(evaluate(proc, args.target, g, args.frame), args.target, "decode")
         data, notes = read_range(proc, addr, size, args.target)
     return emit(data, args.as_ or "auto", schema, args.msg_type, as_json=args.json, notes=notes,
                 source={"address": addr, "size": size})
