@@ -15,6 +15,7 @@ from textual.widgets import Input
 from explorer.errors import ExplorerError
 from explorer.tui import commands as cmds
 from explorer.tui.base import MainScreen
+from explorer.tui.decodepane import DecodePane, DecodeTree
 from explorer.tui.guard import guarded
 from explorer.tui.hexview import HexScreen, HexView
 from explorer.tui.inspection import Inspection
@@ -136,6 +137,8 @@ class CommandLineApp(Inspection, Navigation):
             ("Variables", [("enter space", "expand or collapse (children load when opened)"),
                            ("up down", "move"), *binding_rows(VariablesTree.BINDINGS)]),
             ("Hex view", binding_rows(HexView.BINDINGS)),
+            ("Decode pane (d in the hex view or on a value)",
+             [*binding_rows(DecodeTree.BINDINGS), *binding_rows(DecodePane.BINDINGS)]),
             ("Dialogs", [("enter", "accept"), ("esc", "cancel"), ("ctrl+u", "clear the input")]),
             ("Command line", [(":", "open"), ("enter", "run"), ("up down", "history"), ("esc", "close")]),
         ]

@@ -14,6 +14,7 @@ shows.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -197,8 +198,12 @@ class DecodePane(Vertical):
     class Closed(Message):
         """The pane was closed (escape)."""
 
-    def __init__(self, memory: Any, addr: int, size: int, label: str, *, fmt: str = "auto") -> None:
+    def __init__(self, memory: Any, addr: int, size: int, label: str, *, fmt: str = "auto",
+                 on_highlight: Callable[[int | None, int], None] | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
         super().__init__(id="decode-pane")
+        self.on_highlight = on_highlight
+        self.on_close = on_close
         self.memory = memory
         self.addr = addr
         self.nbytes = size
@@ -293,10 +298,16 @@ class DecodePane(Vertical):
         self.dtree.set_rows(rec.data, msg.rows)
 
     @on(DecodeTree.Highlight)
+    @guarded
     def _highlight(self, event: DecodeTree.Highlight) -> None:
+        event.stop()
+        if self.on_highlight is None:
+            return
         # Decompressed payloads have their own offsets: nothing in the hex view to point at.
-        if self.rec is not None and self.rec.layers:
-            event.stop()
+        if self.rec is None or self.rec.layers or self.rec.format != "protobuf":
+            self.on_highlight(None, 0)
+        else:
+            self.on_highlight(event.offset, event.length)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -347,6 +358,8 @@ class DecodePane(Vertical):
         if self._worker is not None:
             self._worker.cancel()
         self.post_message(self.Closed())
+        if self.on_close is not None:
+            self.on_close()
         self.remove()
 
     def on_unmount(self) -> None:
@@ -373,3 +386,29 @@ def build_rows(rec: Recognized) -> list[_Row]:
             rows.append(_Row(0, label="not a valid message", text=safe(rec.raw.error.describe())))
         return rows
     return [_Row(0, text=line) for line in recognized_lines(rec)]
+
+
+def open_decode_pane(screen: Any, view: Any, offset: int, size: int) -> DecodePane:
+    """Open (or point again) the decode pane under the hex view ``view`` of ``screen``, for the
+    view's bytes [offset, offset+size); rows moved onto highlight their bytes in the view."""
+    whole = offset == 0 and size == view.length
+    label = view.target.label if whole else f"{view.target.label}[{offset:#x}:{offset + size:#x}]"
+
+    def highlight(off: int | None, n: int) -> None:
+        view.set_highlight(None if off is None else offset + off, n)
+
+    def closed() -> None:
+        view.set_highlight(None)
+        view.focus()
+
+    found = list(screen.query(DecodePane))
+    if found:
+        pane = found[0]
+        pane.on_highlight, pane.on_close = highlight, closed
+        pane.retarget(view.base + offset, size, label)
+    else:
+        pane = DecodePane(view.memory, view.base + offset, size, label, on_highlight=highlight, on_close=closed)
+        screen.mount(pane, after=view)
+    view.set_highlight(None)
+    screen.call_after_refresh(pane.dtree.focus)
+    return pane

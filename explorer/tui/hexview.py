@@ -133,10 +133,11 @@ class HexView(ScrollView, can_focus=True):
         Binding("slash", "search", "Search", tooltip="Search: text, bytes in order (0x4f5244), or u32:N / u64:N "
                 "(an integer's little-endian bytes, as the inspector reads them)"),
         Binding("n", "search_next", "Next match"),
+        Binding("d", "decode", "Decode", tooltip="Decode the selection (or the whole range): protobuf, JSON, text"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "hexview--offset", "hexview--cursor", "hexview--selection", "hexview--missing", "hexview--zero",
-        "hexview--printable",
+        "hexview--printable", "hexview--highlight",
     }
     DEFAULT_CSS = """
     HexView > .hexview--offset { color: $text-muted; }
@@ -145,6 +146,7 @@ class HexView(ScrollView, can_focus=True):
     HexView > .hexview--missing { color: $error; }
     HexView > .hexview--zero { color: $text-disabled; }
     HexView > .hexview--printable { color: $success; }
+    HexView > .hexview--highlight { background: $warning 45%; color: $text; }
     """
 
     cursor: reactive[int] = reactive(0, init=False)
@@ -170,12 +172,22 @@ class HexView(ScrollView, can_focus=True):
             super().__init__()
             self.view = view
 
+    class DecodeRequested(Message):
+        """Decode bytes [offset, offset+length) of the view (``d``)."""
+
+        def __init__(self, view: HexView, offset: int, length: int) -> None:
+            super().__init__()
+            self.view = view
+            self.offset = offset
+            self.length = length
+
     def __init__(self, memory: Any, target: Target, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.memory = memory
         self._row_cache: LRUCache[int, list[int | None]] = LRUCache(4096)
         self.sel_anchor: int | None = None
         self.last_pattern: bytes | None = None
+        self.highlight: tuple[int, int] | None = None
         self.set_target(target)
 
     # -- data ------------------------------------------------------------------------------------
@@ -190,6 +202,7 @@ class HexView(ScrollView, can_focus=True):
         self.cut = target.size - self.length
         self._row_cache.clear()
         self.sel_anchor = None
+        self.highlight = None
         self.set_reactive(HexView.cursor, 0)
         digits = max(8, len(f"{self.base + max(self.length, 1) - 1:x}"))
         self._addr_digits = digits
@@ -263,7 +276,16 @@ class HexView(ScrollView, can_focus=True):
 
     def _styles(self) -> dict[str, Style]:
         return {name: self.get_component_rich_style(f"hexview--{name}") for name in
-                ("offset", "cursor", "selection", "missing", "zero", "printable")}
+                ("offset", "cursor", "selection", "missing", "zero", "printable", "highlight")}
+
+    def set_highlight(self, offset: int | None, size: int = 0) -> None:
+        """Mark bytes [offset, offset+size) (a decoded field's) and bring them into view; None clears."""
+        self.highlight = None if offset is None or size <= 0 else (offset, size)
+        self.refresh()
+        if self.highlight is not None:
+            first, last = offset // ROW, (offset + size - 1) // ROW  # type: ignore[operator]
+            self.scroll_to_region(Region(0, first, 1, min(last - first + 1, self.size_rows())), animate=False,
+                                  immediate=True)
 
     def _row_text(self, row: int) -> Text:
         st = self._styles()
@@ -274,8 +296,12 @@ class HexView(ScrollView, can_focus=True):
         t.append(f"{self.base + start:0{self._addr_digits}x}", style=st["offset"])
         t.append(f"  +{start:0{self._off_digits}x}  ", style=st["offset"])
 
+        hl = self.highlight
+
         def byte_style(off: int, b: int | None) -> Style:
             s = st["missing"] if b is None else st["zero"] if b == 0 else Style()
+            if hl is not None and hl[0] <= off < hl[0] + hl[1]:
+                s = s + st["highlight"]
             if sel is not None and sel[0] <= off < sel[0] + sel[1]:
                 s = s + st["selection"]
             if off == self.cursor:
@@ -300,6 +326,8 @@ class HexView(ScrollView, can_focus=True):
                 ch, s = chr(b), st["printable"]
             else:
                 ch, s = ".", st["zero"] if b == 0 else Style()
+            if hl is not None and hl[0] <= off < hl[0] + hl[1]:
+                s = s + st["highlight"]
             if sel is not None and sel[0] <= off < sel[0] + sel[1]:
                 s = s + st["selection"]
             if off == self.cursor:
@@ -405,6 +433,12 @@ class HexView(ScrollView, can_focus=True):
         self.post_message(self.SearchRequested(self))
 
     @guarded
+    def action_decode(self) -> None:
+        sel = self.selection
+        offset, size = sel if sel is not None else (0, self.length)
+        self.post_message(self.DecodeRequested(self, offset, size))
+
+    @guarded
     def action_search_next(self) -> None:
         if self.last_pattern is None:
             self.post_message(self.SearchRequested(self))
@@ -461,10 +495,11 @@ class HexScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, memory: Any, target: Target) -> None:
+    def __init__(self, memory: Any, target: Target, *, decode: bool = False) -> None:
         super().__init__()
         self.memory = memory
         self.initial = target
+        self.decode_on_mount = decode
 
     def compose(self) -> ComposeResult:
         from explorer.tui.widgets import CommandLine, KeyBar
@@ -484,10 +519,22 @@ class HexScreen(Screen[None]):
         self.view.focus()
         self._update_title()
         self._update_status()
+        if self.decode_on_mount:
+            self.open_decode()
 
     def retarget(self, target: Target) -> None:
         self.view.set_target(target)
         self._update_title()
+
+    def open_decode(self, offset: int = 0, size: int | None = None) -> None:
+        """The decode pane under the view, for bytes [offset, offset+size) (default: all)."""
+        from explorer.tui.decodepane import open_decode_pane
+
+        open_decode_pane(self, self.view, offset, self.view.length - offset if size is None else size)
+
+    @guarded
+    def on_hex_view_decode_requested(self, event: HexView.DecodeRequested) -> None:
+        self.open_decode(event.offset, event.length)
 
     def _update_title(self) -> None:
         t = self.view.target

@@ -48,7 +48,7 @@ class Inspection(AppBase):
         if data is None or data.value is None:
             self.notify("no value here", severity="warning")
             return
-        self.value_target_worker(data.path, data.value)
+        self.value_target_worker(data.path, data.value, "decode" if event.decode else "hex")
 
     # -- the heap screen -------------------------------------------------------------------------
 
@@ -69,8 +69,8 @@ class Inspection(AppBase):
         self.action_heap(addr)
 
     @work(thread=True, group="target", exit_on_error=False)
-    def value_target_worker(self, label: str, value: Any) -> None:
-        self.post_message(TargetReady(self.session.value_target(label, value), "hex"))
+    def value_target_worker(self, label: str, value: Any, then: str = "hex") -> None:
+        self.post_message(TargetReady(self.session.value_target(label, value), then))
 
     @work(thread=True, group="target", exit_on_error=False)
     def target_worker(self, text: str, length: int | None, then: str, g: Any, frame: int) -> None:
@@ -82,16 +82,19 @@ class Inspection(AppBase):
         if t.size > 1 << 32:
             self.notify(f"{t.label}: {t.size} bytes is too big to show", severity="error")
             return
-        if msg.then == "hex":
-            self.open_hex(t)
+        if msg.then in ("hex", "decode"):
+            self.open_hex(t, decode=msg.then == "decode")
         else:
             self.request_save(t.addr, t.size, msg.then)
 
-    def open_hex(self, target: Target) -> None:
+    def open_hex(self, target: Target, *, decode: bool = False) -> None:
+        """The hex view of ``target`` (with the decode pane open under it if ``decode``)."""
         if isinstance(self.screen, HexScreen):
             self.screen.retarget(target)
+            if decode:
+                self.screen.open_decode()
             return
-        self.push_screen(HexScreen(self.session.proc.memory, target))
+        self.push_screen(HexScreen(self.session.proc.memory, target, decode=decode))
 
     @on(HexView.SaveRequested)
     @guarded

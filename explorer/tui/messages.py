@@ -90,7 +90,8 @@ class PrintReady(Message):
 
 
 class TargetReady(Message):
-    """A byte range to show (``then`` = "hex") or to save (``then`` = a path)."""
+    """A byte range to show (``then`` = "hex", or "decode" for the hex view with the decode pane) or to
+    save (``then`` = a path)."""
 
     def __init__(self, target: Target, then: str) -> None:
         super().__init__()

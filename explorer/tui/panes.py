@@ -448,6 +448,7 @@ class VariablesTree(Tree[VarData]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "hex", "Hex view", tooltip="Open the hex view at this value's bytes"),
+        Binding("d", "decode", "Decode", tooltip="Decode this value's bytes: protobuf, JSON, text, compressed"),
         Binding("o", "heap_object", "Heap object", show=False, tooltip="Open the heap object this pointer points to"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
@@ -456,9 +457,10 @@ class VariablesTree(Tree[VarData]):
     ]
 
     class HexRequested(Message):
-        def __init__(self, node: TreeNode[VarData]) -> None:
+        def __init__(self, node: TreeNode[VarData], decode: bool = False) -> None:
             super().__init__()
             self.node = node
+            self.decode = decode
 
     class LoadChildren(Message):
         def __init__(self, node: TreeNode[VarData]) -> None:
@@ -524,6 +526,12 @@ class VariablesTree(Tree[VarData]):
         node = self.cursor_node
         if node is not None:
             self.post_message(self.HexRequested(node))
+
+    @guarded
+    def action_decode(self) -> None:
+        node = self.cursor_node
+        if node is not None:
+            self.post_message(self.HexRequested(node, decode=True))
 
     @guarded
     def action_expand_node(self) -> None:
