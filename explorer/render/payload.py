@@ -382,8 +382,9 @@ def field_summary(data: bytes, f: Field) -> str:
     size = f.value_end - f.value_start
     if f.message is not None:
         n = len(f.message.fields)
-        kind = "group" if f.wire_type == SGROUP else "message"
-        return f"{head}  {kind}: {n} field{'s' if n != 1 else ''}, {size} bytes{tail}"
+        if name is None:
+            head = f"{f.number} {'group' if f.wire_type == SGROUP else 'message'}"
+        return f"{head}  {{{n} field{'s' if n != 1 else ''}, {size} bytes}}{tail}"
     return f"{head}[{size}]  {_preview(data[f.value_start : min(f.value_end, f.value_start + PREVIEW + 1)])}{tail}"
 
 
