@@ -14,6 +14,7 @@ shows.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -229,6 +230,7 @@ class DecodePane(Vertical):
 
     def start(self) -> None:
         """(Re)decode in a worker; the previous one, if running, is cancelled."""
+        _release(self.rec, self.dtree.rows, unfreeze=False)
         self.rec = None
         self._title(f"decoding {self.nbytes} bytes…")
         bar = self.query_one(ProgressBar)
@@ -363,13 +365,30 @@ class DecodePane(Vertical):
         self.remove()
 
     def on_unmount(self) -> None:
-        # Drop the tree first: refcounting frees it (it has no cycles), then the collector may
-        # look at what is left.
+        if self._worker is not None:
+            self._worker.cancel()
+        rec, rows = self.rec, self.dtree.rows
         self.rec = None
         self.dtree.rows = []
-        if self._frozen:
+        _release(rec, rows, unfreeze=self._frozen)
+        self._frozen = False
+
+
+def _release(rec: Recognized | None, rows: list[_Row], *, unfreeze: bool) -> None:
+    """Free a decode without stalling the screen: dropping a million-field tree at once is one
+    deallocation cascade that holds the interpreter for a second; a thread drops it in slices,
+    then lets the garbage collector see the rest of the heap again."""
+    def run() -> None:
+        fields = rec.raw.message.fields if rec is not None and rec.raw is not None else []
+        for items in (rows, fields):
+            while items:
+                del items[-4096:]
+        if unfreeze:
             gc.unfreeze()
-            self._frozen = False
+
+    if len(rows) < 4096 and not unfreeze:
+        return
+    threading.Thread(target=run, name="decode-release", daemon=True).start()
 
 
 def _file_stem(label: str) -> str:
