@@ -16,6 +16,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+try:  # imported both as ``tests.protoc`` and, with tests/ on sys.path, as ``protoc``
+    from .needs import need_module
+except ImportError:  # pragma: no cover
+    from needs import need_module
+
+need_module("grpc_tools", "protoc for the payload tests: pip install grpcio-tools (the test extra)")
+need_module("google.protobuf", "the protobuf package (a runtime dependency)")
+
 PROTOS = Path(__file__).resolve().parent / "protos"
 
 _DRIVER = r"""
