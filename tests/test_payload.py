@@ -389,3 +389,20 @@ def test_any_bytes_render() -> None:
                     assert field_summary(rec.data, f).isprintable()
                     assert all(t.isprintable() for _, t in field_details(rec.data, f))
         assert time.monotonic() - t0 < 10, data
+
+
+def test_typed_failure_says_where() -> None:
+    """Bytes protoc --decode refuses: we refuse them too, and say where and why."""
+    path = descriptor_set("orders.proto")
+    schema = Schema.load(path)
+    cases = {
+        b"\x08\x01\x12\x02\xff\xfe": "at offset 2: customer: invalid UTF-8 at byte 0",  # proto3 string
+        b"\x08\x01\x1a\x03\x08\x01\x0c": "at offset 6 (inside field 3): end-group tag",  # items: not a LineItem
+        b"\x08\x01\x1a\x05\x0a\x07abc": "(inside field 3): field 1: length 7 runs past the end",
+        b"\x3a\x02\x80\x80": "adjustments: packed int32: varint at offset 2 cut short",
+    }
+    wants = decode_many(path, "orders.proto", "shop.v1.Order", list(cases))
+    for (data, why), want in zip(cases.items(), wants, strict=True):
+        assert want.returncode != 0, (data, want.text)
+        got = decode_typed(data, schema, "shop.v1.Order")
+        assert not got.ok and got.error is not None and why in got.error, (data, got.error)

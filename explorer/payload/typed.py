@@ -488,6 +488,7 @@ class _Walk:
         self.data = data
         self.failures: list[DecodeFailure] = []
         self._tables: dict[str, dict[int, _Info | None]] = {}
+        self._proto3: dict[str, bool] = {}
 
     def info(self, desc: Any, number: int) -> _Info | None:
         table = self._tables.get(desc.full_name)
@@ -511,6 +512,21 @@ class _Walk:
             info = _Info(fd, t, _label(fd), type_name, _is_repeated(fd), mt, enum_names)
         table[number] = info
         return info
+
+    def checks_utf8(self, fd: Any) -> bool:
+        """Whether protobuf rejects a message whose string field ``fd`` is not UTF-8 (a proto3
+        file's; proto2 strings may hold any bytes)."""
+        name = fd.file.name
+        got = self._proto3.get(name)
+        if got is None:
+            from google.protobuf import descriptor_pb2
+
+            try:
+                got = descriptor_pb2.FileDescriptorProto.FromString(fd.file.serialized_pb).syntax == "proto3"
+            except Exception:  # a file without its serialized form: say nothing
+                got = False
+            self._proto3[name] = got
+        return got
 
     def message(self, start: int, end: int, desc: Any, depth: int, path: tuple[int, ...],
                 fields: list[Field] | None = None) -> Message:
@@ -555,8 +571,11 @@ class _Walk:
                 try:
                     return SchemaField(f, name, type_name, raw.decode("utf-8"))
                 except UnicodeDecodeError as e:
-                    return SchemaField(f, name, type_name, raw.decode("utf-8", "backslashreplace"),
-                                       note=f"invalid UTF-8 at byte {e.start}")
+                    why = f"invalid UTF-8 at byte {e.start}"
+                    if self.checks_utf8(info.fd):  # protobuf refuses the message
+                        self.failures.append(DecodeFailure(f.start, f"{name}: {why} (proto3 strings are UTF-8)",
+                                                           path))
+                    return SchemaField(f, name, type_name, raw.decode("utf-8", "backslashreplace"), note=why)
             if t == _T_BYTES:
                 return SchemaField(f, name, type_name, data[f.value_start : f.value_end])
             if info.repeated:  # packed

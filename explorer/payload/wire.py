@@ -157,7 +157,7 @@ class DecodeFailure:
     def describe(self) -> str:
         where = f"at offset {self.offset}"
         if self.path:
-            where += " (inside group " + " > ".join(str(n) for n in self.path) + ")"
+            where += " (inside field " + " > ".join(str(n) for n in self.path) + ")"
         return f"{where}: {self.reason}"
 
 
