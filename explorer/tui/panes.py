@@ -448,7 +448,7 @@ class VariablesTree(Tree[VarData]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "hex", "Hex view", tooltip="Open the hex view at this value's bytes"),
-        Binding("d", "decode", "Decode", tooltip="Decode this value's bytes: protobuf, JSON, text, compressed"),
+        Binding("d", "hex(True)", "Decode", tooltip="Decode this value's bytes: protobuf, JSON, text, compressed"),
         Binding("o", "heap_object", "Heap object", show=False, tooltip="Open the heap object this pointer points to"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
@@ -522,16 +522,10 @@ class VariablesTree(Tree[VarData]):
             self.post_message(self.LoadChildren(event.node))
 
     @guarded
-    def action_hex(self) -> None:
+    def action_hex(self, decode: bool = False) -> None:
         node = self.cursor_node
         if node is not None:
-            self.post_message(self.HexRequested(node))
-
-    @guarded
-    def action_decode(self) -> None:
-        node = self.cursor_node
-        if node is not None:
-            self.post_message(self.HexRequested(node, decode=True))
+            self.post_message(self.HexRequested(node, decode))
 
     @guarded
     def action_expand_node(self) -> None:
