@@ -1,4 +1,4 @@
-"""ELF core files of Linux processes (x86-64 first; the arm64 layouts are kept alongside).
+"""ELF core files of Linux processes, x86-64 and AArch64 (the per-architecture facts: core.arch).
 
 The file is memory-mapped and never read whole: program headers and notes are parsed eagerly (they
 are small), segment data is only sliced on demand. Compressed cores (zstd as systemd-coredump stores
@@ -7,6 +7,12 @@ which is then mapped like any other core (explorer.core.compressed: checked and 
 
 Handles: PT_LOAD segments (with truncation detection: a segment whose data runs past the end of the
 file), NT_PRSTATUS (threads and registers), NT_PRPSINFO, NT_SIGINFO, NT_AUXV, NT_FILE.
+
+Cores written by qemu-user (7.2, ``qemu_<prog>_<date>_<pid>.core``) for its aarch64 guests have the
+same layout with less in them: NT_PRSTATUS per thread (the thread that dumped first, as the kernel
+does, and only that one with ``pr_cursig`` set), NT_PRPSINFO and NT_AUXV only (no NT_SIGINFO,
+NT_FILE or NT_FPREGSET), and the executable's text written with file size 0, so code is read from
+the executable. Pids and tids in the notes are qemu's own (host) ones.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO
 
+from explorer.core.arch import AMD64, ARM64, BY_MACHINE, Arch
 from explorer.core.compressed import LZ4_MAGIC, XZ_MAGIC, ZSTD_MAGIC, decompress_to_temp, is_compressed
 from explorer.core.elfstructs import (
     EHDR,
@@ -48,13 +55,10 @@ AT_PHDR = 3
 AT_ENTRY = 9
 AT_EXECFN = 31
 
-# Order of the 27 registers in an x86-64 elf_gregset_t (struct user_regs_struct).
-AMD64_REGS = (
-    "r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss "
-    "fs_base gs_base ds es fs gs"
-).split()
-# arm64 elf_gregset_t: x0..x30, sp, pc, pstate.
-ARM64_REGS = [f"x{i}" for i in range(31)] + ["sp", "pc", "pstate"]
+# Order of the registers of an elf_gregset_t (x86-64: struct user_regs_struct; arm64: x0..x30, sp,
+# pc, pstate): see explorer.core.arch.
+AMD64_REGS = AMD64.prstatus_regs
+ARM64_REGS = ARM64.prstatus_regs
 
 SIGNAL_NAMES = {
     1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
@@ -260,7 +264,8 @@ class CoreFile:
         if h.e_machine not in (EM_X86_64, EM_AARCH64):
             raise CoreFormatError(f"{self.path}: unsupported machine {h.e_machine}")
         self.machine = h.e_machine
-        self.arch = "amd64" if h.e_machine == EM_X86_64 else "arm64"
+        self.arch_desc: Arch = BY_MACHINE[h.e_machine]
+        self.arch = self.arch_desc.name
         if h.e_phentsize != PHDR.size or h.e_phnum == 0:
             raise CoreFormatError(f"{self.path}: bad program header table")
         if h.e_phoff + h.e_phnum * PHDR.size > self.size:
@@ -306,7 +311,7 @@ class CoreFile:
     def notes(self) -> CoreNotes:
         """Threads, process info, signal info, auxv and file mappings from the notes."""
         out = CoreNotes()
-        reg_names = AMD64_REGS if self.machine == EM_X86_64 else ARM64_REGS
+        reg_names = self.arch_desc.prstatus_regs
         for name, ntype, desc in self.iter_notes():
             if name != "CORE" and name != "LINUX":
                 continue
