@@ -1,7 +1,8 @@
 """Shared pytest fixtures: the crash corpus (see tests/corpus.py), made lazily, once per session.
 
-Use ``corpus`` to ask for any core (``corpus("1.24.11", "opt", "panic")``), or parametrize the
-``core_case`` fixture indirectly with :func:`corpus.corpus_cases` triples::
+Use ``corpus`` to ask for any core (``corpus("1.24.11", "opt", "panic")``, ``corpus("1.24.11", "opt",
+"panic", arch="arm64")``), or parametrize the ``core_case`` fixture indirectly with
+:func:`corpus.corpus_cases` cases::
 
     @pytest.mark.parametrize("core_case", corpus_cases(modes=["opt"]), ids=case_id, indirect=True)
     def test_something(core_case): ...
@@ -27,13 +28,14 @@ CoreFactory = Callable[..., CoreCase]
 
 @pytest.fixture(scope="session")
 def corpus() -> CoreFactory:
-    """A function (version, mode, scenario, args=()) -> CoreCase, memoized for the session."""
-    cache: dict[tuple[str, str, str, tuple[str, ...]], CoreCase] = {}
+    """A function (version, mode, scenario, args=(), arch="amd64") -> CoreCase, memoized for the
+    session."""
+    cache: dict[tuple[str, str, str, tuple[str, ...], str], CoreCase] = {}
 
-    def get(version: str, mode: str, scenario: str, args: Sequence[str] = ()) -> CoreCase:
-        key = (version, mode, scenario, tuple(str(a) for a in args))
+    def get(version: str, mode: str, scenario: str, args: Sequence[str] = (), arch: str = "amd64") -> CoreCase:
+        key = (version, mode, scenario, tuple(str(a) for a in args), arch)
         if key not in cache:
-            cache[key] = make_core(version, mode, scenario, key[3])
+            cache[key] = make_core(version, mode, scenario, key[3], arch=arch)
         return cache[key]
 
     return get
@@ -41,9 +43,9 @@ def corpus() -> CoreFactory:
 
 @pytest.fixture
 def core_case(request: pytest.FixtureRequest, corpus: CoreFactory) -> CoreCase:
-    """The CoreCase of an indirect parameter: (version, mode, scenario[, args])."""
+    """The CoreCase of an indirect parameter: (version, mode, scenario[, args[, arch]])."""
     param = getattr(request, "param", None)
     if param is None:
-        raise pytest.UsageError("core_case needs indirect parametrization with corpus_cases() triples")
+        raise pytest.UsageError("core_case needs indirect parametrization with corpus_cases() cases")
     version, mode, scenario, *rest = param
-    return corpus(version, mode, scenario, tuple(rest[0]) if rest else ())
+    return corpus(version, mode, scenario, tuple(rest[0]) if rest else (), rest[1] if len(rest) > 1 else "amd64")

@@ -10,6 +10,13 @@ Builds and cores are cached under ``cache_dir()`` (see :mod:`tests.gotools`), ke
 program's sources, the toolchain and the flags, so a second run costs nothing. Every cache entry is
 made in a temporary place and renamed, under a file lock, so concurrent test processes share them.
 
+Architectures: amd64 (the host) and arm64, cross-compiled (``GOARCH=arm64``) and run under qemu-user
+(``qemu-aarch64-static``, Debian's ``qemu-user-static``), which writes the guest's core as
+``qemu_<prog>_<date>_<pid>.core`` in the working directory whatever the kernel's core_pattern; the
+host kernel then dumps qemu itself (an x86-64 core), which is deleted. The child's coredump_filter is
+set to 0 so that host core is small. amd64 cache keys are the same as before arm64 existed; arm64
+builds are named ``<prog>-arm64-<mode>-<hash>``.
+
 Traceback formats handled (runtime/traceback.go, panic.go, signal_unix.go of Go 1.21-1.27):
 
 * goroutine headers ``goroutine 1 [running]:`` (1.21-1.23, and later for non-crashing goroutines
@@ -48,9 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 try:  # imported both as ``tests.corpus`` and, with tests/ on sys.path, as ``corpus``
-    from .gotools import cache_dir, file_lock, go_command, go_env, goroot, test_versions
+    from .gotools import ALL_ARCHES, cache_dir, corpus_arches, file_lock, go_command, go_env, goroot, test_versions
 except ImportError:  # pragma: no cover
-    from gotools import cache_dir, file_lock, go_command, go_env, goroot, test_versions
+    from gotools import ALL_ARCHES, cache_dir, corpus_arches, file_lock, go_command, go_env, goroot, test_versions
 
 TESTPROGS = Path(__file__).resolve().parent / "testprogs"
 
@@ -156,13 +163,15 @@ def source_dir(prog: str, version: str | None = None) -> Path:
     return dest
 
 
-def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
-    """Hash of what a build depends on: sources (and where they are built), toolchain, flags."""
+def build_hash(version: str, mode: str, prog: str = "crasher", arch: str = "amd64") -> str:
+    """Hash of what a build depends on: sources (and where they are built), toolchain, flags,
+    GOARCH (left out for amd64, so its hashes did not change when arm64 came)."""
     prog_dir = _prog_dir(prog, version)
     h = hashlib.sha256()
     where = HOSTILE_DIR_NAME if prog in HOSTILE_PROGS else str(source_dir(prog, version))
     env = [f"{k}={v}" for k, v in sorted(PROG_ENV.get(prog, {}).items())]
-    for part in (version, str(goroot(version)), where, *_COMMON_FLAGS, *MODES[mode], *env):
+    target = () if arch == "amd64" else (f"GOARCH={arch}",)
+    for part in (version, str(goroot(version)), where, *_COMMON_FLAGS, *MODES[mode], *env, *target):
         h.update(part.encode() + b"\0")
     for path in _source_files(prog_dir):
         h.update(str(path.relative_to(prog_dir)).encode() + b"\0")
@@ -170,17 +179,22 @@ def build_hash(version: str, mode: str, prog: str = "crasher") -> str:
     return h.hexdigest()[:16]
 
 
-def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
-    """Build test program ``prog`` with Go ``version`` in ``mode``; returns the executable's path.
+def build(version: str, mode: str = "opt", prog: str = "crasher", arch: str = "amd64") -> Path:
+    """Build test program ``prog`` with Go ``version`` in ``mode`` for linux/``arch``; returns the
+    executable's path.
 
-    The executable is cached at ``cache_dir()/builds/<version>/<prog>-<mode>-<hash>``, built from
-    :func:`source_dir` (the paths it records do not depend on the checkout). Builds are serialized across
-    processes (one lock for all): the machines this runs on have few cores.
+    The executable is cached at ``cache_dir()/builds/<version>/<prog>-<mode>-<hash>`` (amd64) or
+    ``<prog>-<arch>-<mode>-<hash>``, built from :func:`source_dir` (the paths it records do not
+    depend on the checkout). Builds are serialized across processes (one lock for all): the machines
+    this runs on have few cores.
     """
     if mode not in MODES:
         raise ValueError(f"unknown build mode {mode!r}; known: {sorted(MODES)}")
+    if arch not in ALL_ARCHES:
+        raise ValueError(f"unknown architecture {arch!r}; known: {ALL_ARCHES}")
     prog_dir = source_dir(prog, version)
-    key = f"{prog}-{mode}-{build_hash(version, mode, prog)}"
+    name = prog if arch == "amd64" else f"{prog}-{arch}"
+    key = f"{name}-{mode}-{build_hash(version, mode, prog, arch)}"
     out = cache_dir() / "builds" / version / key
     if prog in HOSTILE_PROGS:  # sources and executable inside the hostile directory
         out = cache_dir() / "builds" / version / key / HOSTILE_DIR_NAME / prog
@@ -201,23 +215,51 @@ def build(version: str, mode: str = "opt", prog: str = "crasher") -> Path:
         cmd = [go_command(version), "build", *_COMMON_FLAGS, *MODES[mode], "-o", str(tmp), "."]
         started = time.monotonic()
         try:
-            proc = subprocess.run(cmd, cwd=prog_dir, env={**go_env(version), **PROG_ENV.get(prog, {})},
+            proc = subprocess.run(cmd, cwd=prog_dir, env={**go_env(version, arch), **PROG_ENV.get(prog, {})},
                                   capture_output=True, text=True,
                                   timeout=BUILD_TIMEOUT)
             if proc.returncode != 0 or not tmp.exists():
                 raise CorpusError(
-                    f"go build failed (Go {version}, mode {mode}, exit {proc.returncode}):\n"
+                    f"go build failed (Go {version}, {arch}, mode {mode}, exit {proc.returncode}):\n"
                     f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
             os.replace(tmp, out)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        _record_timing(out.with_name(out.name + ".build.json"), time.monotonic() - started, cmd)
+        _record_timing(out.with_name(out.name + ".build.json"), time.monotonic() - started, cmd, arch)
     return out
 
 
-def _record_timing(path: Path, seconds: float, cmd: Sequence[str]) -> None:
-    path.write_text(json.dumps({"seconds": round(seconds, 3), "cmd": list(cmd)}))
+def _record_timing(path: Path, seconds: float, cmd: Sequence[str], arch: str = "amd64") -> None:
+    path.write_text(json.dumps({"seconds": round(seconds, 3), "cmd": list(cmd), "arch": arch}))
+
+
+# --------------------------------------------------------------------------------------------------
+# Running foreign-architecture programs
+
+#: qemu-user emulators, by GOARCH (the -static builds run without binfmt_misc registration).
+QEMU = {"arm64": ("qemu-aarch64-static", "qemu-aarch64")}
+
+
+def emulator(arch: str) -> list[str]:
+    """The command prefix that runs a linux/``arch`` executable here ([] for the host's amd64)."""
+    if arch == "amd64":
+        return []
+    for name in QEMU[arch]:
+        path = shutil.which(name)
+        if path is not None:
+            return [path]
+    raise CorpusError(f"no qemu-user emulator for {arch} ({' or '.join(QEMU[arch])}): "
+                      "apt-get install qemu-user-static (.ci/run does)")
+
+
+def emulator_version(arch: str) -> str | None:
+    """The first line of ``qemu-... --version`` (None for the host's amd64)."""
+    cmd = emulator(arch)
+    if not cmd:
+        return None
+    out = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=30).stdout
+    return out.splitlines()[0] if out else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -245,6 +287,8 @@ class CoreCase:
     """The signal that killed the process (SIGABRT, 6, for every scenario), None if it exited."""
     directory: Path
     """The cache directory holding core, stdout.txt, stderr.txt and meta.json."""
+    arch: str = "amd64"
+    """GOARCH of the executable (arm64 cores come from qemu-user)."""
 
     @property
     def values(self) -> dict:
@@ -254,34 +298,71 @@ class CoreCase:
     @property
     def id(self) -> str:
         extra = "-" + "-".join(self.args) if self.args else ""
-        return f"{self.version}-{self.mode}-{self.scenario}{extra}"
+        where = "" if self.arch == "amd64" else f"{self.arch}-"
+        return f"{where}{self.version}-{self.mode}-{self.scenario}{extra}"
+
+
+#: A corpus case for parametrizing: (version, mode, scenario) for amd64, or (version, mode,
+#: scenario, args, arch) for another architecture.
+Case = tuple
 
 
 def corpus_cases(versions: Iterable[str] | None = None, modes: Iterable[str] = ("opt", "noopt", "stripped"),
-                 scenarios: Iterable[str] = SCENARIOS) -> list[tuple[str, str, str]]:
-    """(version, mode, scenario) triples for parametrizing tests; versions default to test_versions()."""
+                 scenarios: Iterable[str] = SCENARIOS, arch: str = "amd64") -> list[Case]:
+    """Cases for parametrizing tests (see :data:`Case`); versions default to test_versions(). Empty
+    for an architecture left out by $GOCORE_TUI_ARCHES."""
+    if arch not in corpus_arches():
+        return []
     vs = list(versions) if versions is not None else test_versions()
-    return [(v, m, s) for v in vs for m in modes for s in scenarios]
+    if arch == "amd64":
+        return [(v, m, s) for v in vs for m in modes for s in scenarios]
+    return [(v, m, s, (), arch) for v in vs for m in modes for s in scenarios]
+
+
+#: The releases whose arm64 cores are made in every mode (the others: optimized only). qemu is slow.
+ARM64_FULL_VERSIONS = ("1.21.13", "1.24.11", "1.27.3")
+
+
+def arm64_cases(scenarios: Iterable[str] = ("panic", "nilderef", "httpabort", "waits", "deadlock"),
+                modes: Iterable[str] = ("opt", "noopt", "stripped")) -> list[Case]:
+    """The arm64 corpus: every version optimized, and ``modes`` on :data:`ARM64_FULL_VERSIONS`."""
+    vs = test_versions()
+    scenarios, modes = list(scenarios), list(modes)
+    out = corpus_cases(vs, ["opt"] if "opt" in modes else [], scenarios, arch="arm64")
+    full = [v for v in vs if v in ARM64_FULL_VERSIONS]
+    out += corpus_cases(full, [m for m in modes if m != "opt"], scenarios, arch="arm64")
+    return out
 
 
 def case_id(case: tuple) -> str:
-    """A readable pytest id for a corpus_cases() triple."""
-    return "-".join(str(c) for c in case)
+    """A readable pytest id for a corpus case: ``1.24.11-opt-panic``, ``arm64-1.24.11-opt-panic``."""
+    version, mode, scenario, *rest = case
+    args = tuple(rest[0]) if rest else ()
+    arch = rest[1] if len(rest) > 1 else "amd64"
+    return "-".join([*([arch] if arch != "amd64" else []), version, mode, scenario, *map(str, args)])
 
 
-def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), prog: str = "crasher", *,
-              attempts: int = 1, timeout: float | None = None, stdin: bytes | None = None) -> CoreCase:
-    """Build ``prog``, run ``scenario`` with GOTRACEBACK=crash until it dumps core; cached.
+#: Runs of a program under qemu that may end without a core before giving up (the issue saw a nil
+#: dereference not fault under qemu once in a while).
+QEMU_ATTEMPTS = 3
+
+
+def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), prog: str = "crasher",
+              arch: str = "amd64", *, attempts: int | None = None, timeout: float | None = None,
+              stdin: bytes | None = None) -> CoreCase:
+    """Build ``prog`` for ``arch``, run ``scenario`` with GOTRACEBACK=crash until it dumps core; cached.
 
     ``attempts``: how many runs may end without a core before giving up (a data race such as the
-    runtime's ``concurrentMapWrites`` is caught only now and then). ``timeout``: seconds per run
-    (default RUN_TIMEOUT).
+    runtime's ``concurrentMapWrites`` is caught only now and then; default 1 natively,
+    QEMU_ATTEMPTS under qemu). ``timeout``: seconds per run (default RUN_TIMEOUT).
 
     Raises :class:`CorpusError` (with core_pattern and stderr) when no core appears: tests that need
     a core must fail, never skip. ``stdin`` is given to the program (an input of its own: make it
     part of ``args`` too, e.g. its hash, since cores are cached by ``args``).
     """
-    binary = build(version, mode, prog)
+    if attempts is None:
+        attempts = 1 if arch == "amd64" else QEMU_ATTEMPTS
+    binary = build(version, mode, prog, arch)
     args = tuple(str(a) for a in args)
     # The runtime's testprog has scenarios such as SynctestCond/signal/no_bubble.
     key = scenario.replace("/", "+") + ("-" + "-".join(args) if args else "")
@@ -298,7 +379,7 @@ def make_core(version: str, mode: str, scenario: str, args: Sequence[str] = (), 
                 try:
                     _run_to_core(binary, scenario, args, directory,
                                  {"version": version, "mode": mode, "prog": prog, "attempt": attempt},
-                                 timeout=RUN_TIMEOUT if timeout is None else timeout, stdin=stdin)
+                                 arch, timeout=RUN_TIMEOUT if timeout is None else timeout, stdin=stdin)
                 except CorpusNoCore:
                     if attempt == attempts:
                         raise
@@ -330,6 +411,7 @@ def load_core_case(directory: Path, **expected: object) -> CoreCase:
         returncode=meta["returncode"],
         exit_signal=meta["exit_signal"],
         directory=directory,
+        arch=meta.get("arch", "amd64"),
     )
 
 
@@ -347,6 +429,15 @@ def _raise_core_limit() -> None:  # runs in the child, between fork and exec
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     except (ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
+
+def _prepare_emulated() -> None:  # runs in the child, between fork and exec
+    """As :func:`_raise_core_limit`, and with coredump_filter 0: the host kernel's core of qemu
+    itself (written after qemu wrote the guest's) then holds no memory, a few KiB instead of
+    hundreds of MiB. qemu writes the guest's core itself and does not read the filter."""
+    _raise_core_limit()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/coredump_filter").write_text("0")
 
 
 def core_pattern() -> str:
@@ -412,8 +503,31 @@ def _find_core(pattern: str, pid: int, cwd: Path, started: float, dest: Path) ->
     return dest
 
 
+def _find_qemu_core(binary: Path, pid: int, run_dir: Path, dest: Path) -> Path | None:
+    """Move qemu-user's core of the guest (``qemu_<exe>_<date>_<pid>.core`` in its working
+    directory) to ``dest``; None when there is none."""
+    found = sorted(run_dir.glob(f"qemu_{glob.escape(binary.name)}_*_{pid}.core"))
+    if not found:
+        return None
+    shutil.move(str(found[-1]), dest)
+    return dest
+
+
+def _remove_host_core(pattern: str, pid: int, cwd: Path, started: float) -> None:
+    """Delete the x86-64 core the host kernel may write of qemu itself after the guest's, when the
+    core_pattern names a file (a pipe handler keeps its own)."""
+    if pattern.startswith("|"):
+        return
+    for p in glob.glob(core_glob(pattern, pid, cwd, _core_uses_pid())):
+        path = Path(p)
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime >= started - 1 and elf_header(path)[1:] == (4, 62):
+                path.unlink()
+
+
 def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: Path,
-                 extra_meta: dict[str, object], timeout: float = RUN_TIMEOUT, stdin: bytes | None = None) -> None:
+                 extra_meta: dict[str, object], arch: str = "amd64", timeout: float = RUN_TIMEOUT,
+                 stdin: bytes | None = None) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = directory.with_name(f"{directory.name}.tmp{os.getpid()}")
     if work.exists():
@@ -424,13 +538,14 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
     for var in ("GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT"):
         env.pop(var, None)
     env.update(RUN_ENV)
-    cmd = [str(binary), scenario, *args]
+    cmd = [*emulator(arch), str(binary), scenario, *args]
     started = time.time()
     t0 = time.monotonic()
     try:
         proc = subprocess.Popen(cmd, cwd=run_dir, env=env,
                                 stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_raise_core_limit)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=_raise_core_limit if arch == "amd64" else _prepare_emulated)
         try:
             out, err = proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -443,7 +558,11 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
         seconds = time.monotonic() - t0
         stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
         pattern = core_pattern()
-        core = _find_core(pattern, proc.pid, run_dir, started, work / "core")
+        if arch == "amd64":
+            core = _find_core(pattern, proc.pid, run_dir, started, work / "core")
+        else:
+            core = _find_qemu_core(binary, proc.pid, run_dir, work / "core")
+            _remove_host_core(pattern, proc.pid, run_dir, started)
         if core is None:
             soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
             raise CorpusNoCore(
@@ -457,6 +576,7 @@ def _run_to_core(binary: Path, scenario: str, args: tuple[str, ...], directory: 
         ready = parse_ready(stdout)
         meta = {
             **extra_meta,
+            **({} if arch == "amd64" else {"arch": arch, "emulator": emulator_version(arch)}),
             "scenario": scenario,
             "args": list(args),
             "binary": str(binary),

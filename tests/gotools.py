@@ -121,8 +121,25 @@ def goroot(version: str) -> Path:
     return root / "go"
 
 
-def go_env(version: str) -> dict[str, str]:
-    """Environment for running Go ``version`` hermetically (no network, no toolchain switching)."""
+#: Architectures the corpus is built for: amd64 runs natively, arm64 under qemu-user.
+ALL_ARCHES = ["amd64", "arm64"]
+
+
+def corpus_arches() -> list[str]:
+    """The architectures the corpus is built for: $GOCORE_TUI_ARCHES (comma list, or 'all')."""
+    spec = os.environ.get("GOCORE_TUI_ARCHES", "all").strip()
+    if spec in ("", "all"):
+        return list(ALL_ARCHES)
+    out = [a.strip() for a in spec.split(",") if a.strip()]
+    unknown = [a for a in out if a not in ALL_ARCHES]
+    if unknown:
+        raise ValueError(f"unknown architecture(s) {unknown}; known: {ALL_ARCHES}")
+    return out
+
+
+def go_env(version: str, arch: str = "amd64") -> dict[str, str]:
+    """Environment for running Go ``version`` hermetically (no network, no toolchain switching),
+    building for linux/``arch`` (amd64 is the host's)."""
     root = goroot(version)
     env = dict(os.environ)
     env.update(
@@ -138,6 +155,8 @@ def go_env(version: str) -> dict[str, str]:
     )
     env.pop("GOOS", None)
     env.pop("GOARCH", None)
+    if arch != "amd64":  # cross-compiling: pure Go, so no C toolchain is needed
+        env.update(GOOS="linux", GOARCH=arch)
     return env
 
 
