@@ -249,18 +249,20 @@ class _Runtime:
 
     @cached_property
     def thread_infos(self) -> list[ThreadInfo]:
-        """Each core thread with its TLS g, M, curg; amd64 pure-Go TLS: g at fs_base - 8."""
+        """Each core thread with its g, M, curg. g is in a register where Go's ABI keeps it there
+        (arm64: R28), else in TLS (amd64 pure Go: at fs_base - 8)."""
         out = []
+        g_reg = self.core.arch_desc.g_reg
         for t in self.core.threads:
             tls_g = m = curg = g0 = gsignal = None
-            if self.core.arch == "amd64":
+            if g_reg is not None:
+                tls_g = t.regs.get(g_reg)
+            else:
                 fs = t.regs.get("fs_base", 0)
                 try:
                     tls_g = self.memory.read_ptr(fs - 8) if fs >= 8 else None
                 except UnreadableMemory:
                     tls_g = None
-            elif self.core.arch == "arm64":
-                tls_g = t.regs.get("x28")
             if tls_g:
                 m = self._read_ptr_field("runtime.g", "m", tls_g)
             if m:
@@ -361,6 +363,11 @@ class _Runtime:
 
     @cached_property
     def unwinder(self) -> Unwinder:
+        arch = self.core.arch_desc
+        if arch.uses_lr:
+            from explorer.goruntime.unwind_lr import LRUnwinder
+
+            return LRUnwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64, arch)
         return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64)
 
     def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
@@ -429,6 +436,7 @@ class _Runtime:
         ctx = StackContext()
         if g is not None:
             ctx.curg_sched = (g.sched_pc, g.sched_sp, g.sched_bp)
+            ctx.curg_lr = g.sched_lr
             ctx.curg_stack = (g.stack_lo, g.stack_hi)
         if ti is not None:
             ctx.g0_stack = self._stack_of(ti.g0)
@@ -451,8 +459,8 @@ class _Runtime:
                 curg = None
         ctx = self._context(curg, ti)
         regs = ti.regs
-        pc = regs.get("rip", regs.get("pc", 0))
-        sp = regs.get("rsp", regs.get("sp", 0))
+        arch = self.core.arch_desc
+        pc, sp = arch.pc(regs), arch.sp(regs)
         # The stack pointer says which stack the thread is on; TLS g can lag behind it (the runtime
         # does not always switch g when it dies from a signal on gsignal).
         on = _which_stack(sp, ctx, ti.on if ti.on != "?" else "g0")
@@ -468,18 +476,23 @@ class _Runtime:
         """From where the runtime saved the goroutine: syscallpc/sp (vdsoPC/SP), else sched."""
         limit = max_frames or MAX_FRAMES
         ctx = StackContext((g.sched_pc, g.sched_sp, g.sched_bp), (g.stack_lo, g.stack_hi))
+        uses_lr = self.core.arch_desc.uses_lr
         try:
             vdso = self._vdso_of(g.m) if g.m and g.status in ("running", "syscall") else None
             if vdso is not None and g.stack_lo <= vdso[1] < g.stack_hi:
                 return self.unwinder.unwind(vdso[0], vdso[1], ctx=ctx, trap=False, stack="g", max_frames=limit)
             if g.syscallsp:
                 return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",
-                                            max_frames=limit, syscall=True)
+                                            max_frames=limit, syscall=True, lr=0)
             pc, sp = g.sched_pc, g.sched_sp
-            if pc == 0 and sp:
-                pc = self.memory.read_u64(sp)
-                sp += 8
-            return self.unwinder.unwind(pc, sp, ctx=ctx, trap=False, stack="g", max_frames=limit)
+            # A goroutine that never ran has sched.pc at its function's entry and, on LR machines,
+            # the return address (goexit) in sched.lr (runtime: gostartcall).
+            lr = g.sched_lr if uses_lr else None
+            if pc == 0 and sp:  # a call through a nil func value: start in the caller
+                pc, lr = self.memory.read_u64(sp), 0
+                if not uses_lr:
+                    sp += 8
+            return self.unwinder.unwind(pc, sp, ctx=ctx, trap=False, stack="g", max_frames=limit, lr=lr)
         except ExplorerError as e:
             return Backtrace([], True, str(e))
 

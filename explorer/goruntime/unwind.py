@@ -88,6 +88,7 @@ class StackContext:
     curg_stack: tuple[int, int] | None = None
     g0_stack: tuple[int, int] | None = None
     gsignal_stack: tuple[int, int] | None = None
+    curg_lr: int = 0  # m.curg's sched.lr (link-register machines: set by morestack, gostartcall)
 
 
 # Kinds of functions the stepping rule treats specially, decided once per pc.
@@ -158,8 +159,10 @@ class Unwinder:
 
     def unwind(self, pc: int, sp: int, *, ctx: StackContext, trap: bool = True, stack: str = "g",
                regs: dict[str, int] | None = None, max_frames: int = MAX_FRAMES,
-               syscall: bool = False) -> Backtrace:
-        """Unwind from (pc, sp). ``trap``: pc is the current instruction, not a return address."""
+               syscall: bool = False, lr: int | None = None) -> Backtrace:
+        """Unwind from (pc, sp). ``trap``: pc is the current instruction, not a return address.
+        ``lr`` is for link-register machines (:mod:`explorer.goruntime.unwind_lr`); amd64 keeps
+        return addresses on the stack."""
         bt = Backtrace()
         frames = bt.frames
         append = frames.append
