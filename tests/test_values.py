@@ -6,6 +6,9 @@ as JSON on its READY line and panics. Its cores are made with every Go release 1
 (where the globals must read back exactly, and every variable shown as available must be right).
 The value trees of ``vars --json`` / ``print --json`` are reduced to the program's JSON conventions
 by :func:`plain` and compared.
+
+The same checks run on arm64 cores (qemu-user, see tests/corpus.py): ``-N -l`` builds of every
+release, optimized builds of 1.21, 1.24 and 1.27 (:data:`corpus.ARM64_FULL_VERSIONS`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gotools
-from corpus import CoreCase, make_core
+from corpus import ARM64_FULL_VERSIONS, CoreCase, make_core
 
 from explorer.errors import ExplorerError
 from explorer.goruntime.process import GoProcess
@@ -36,21 +39,31 @@ VERSIONS = gotools.test_versions()
 HOLD = "main.holdValues"
 
 
+def targets(versions: list[str], arm64: str = "noopt") -> list[Any]:
+    """(version, arch) parameters: ``versions`` on amd64 (ids as before: the version), and on arm64
+    the same ones, limited to ARM64_FULL_VERSIONS for optimized builds (``arm64``: the mode)."""
+    out = [pytest.param(v, "amd64", id=v) for v in versions]
+    if "arm64" in gotools.corpus_arches():
+        out += [pytest.param(v, "arm64", id=f"arm64-{v}") for v in versions
+                if arm64 == "noopt" or v in ARM64_FULL_VERSIONS]
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # The corpus
 
 
 @functools.cache
-def values_case(version: str, mode: str) -> CoreCase:
-    return make_core(version, mode, "values", prog="values")
+def values_case(version: str, mode: str, arch: str = "amd64") -> CoreCase:
+    return make_core(version, mode, "values", prog="values", arch=arch)
 
 
-_OPEN: dict[tuple[str, str, str], GoProcess] = {}
+_OPEN: dict[tuple[str, str, str, str], GoProcess] = {}
 
 
 def open_case(case: CoreCase) -> GoProcess:
     """One GoProcess per core for the whole session (its caches make the next test cheap)."""
-    key = (case.version, case.mode, case.scenario)
+    key = (case.arch, case.version, case.mode, case.scenario)
     if key not in _OPEN:
         _OPEN[key] = GoProcess.open(case.core, case.binary)
     return _OPEN[key]
@@ -190,12 +203,12 @@ def expected_key(function: str, var: str) -> str | None:
 # -N -l builds: every local reads back exactly
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_every_kind_of_value(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets(VERSIONS))
+def test_every_kind_of_value(version: str, arch: str) -> None:
     from explorer.goruntime.expr import evaluate
     from explorer.goruntime.variables import frame_variables
 
-    case = values_case(version, "noopt")
+    case = values_case(version, "noopt", arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     fi = frame_index(proc, g, HOLD)
@@ -215,11 +228,11 @@ def test_every_kind_of_value(version: str) -> None:
     assert variables["shared"].kind == "arg" and variables["vBool"].kind == "local"
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_cli_vars_and_print_json(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets(VERSIONS))
+def test_cli_vars_and_print_json(version: str, arch: str) -> None:
     from explorer.cli import main
 
-    case = values_case(version, "noopt")
+    case = values_case(version, "noopt", arch)
     proc = open_case(case)
     fi = frame_index(proc, proc.crashed_goroutine, HOLD)
     expected = case.values
@@ -246,13 +259,13 @@ def test_cli_vars_and_print_json(version: str) -> None:
     assert 'vString = "héllo, wörld ✓"' in text and "vInt = -42" in text
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_other_frames_and_generics(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets(VERSIONS))
+def test_other_frames_and_generics(version: str, arch: str) -> None:
     """Arguments of crash and checkCode, generic functions' shape-typed arguments (resolved through
     the dictionary), and a variable captured by a closure (``&in``, moved to the heap)."""
     from explorer.goruntime.variables import frame_variables
 
-    case = values_case(version, "noopt")
+    case = values_case(version, "noopt", arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     assert g is not None
@@ -272,12 +285,13 @@ def test_other_frames_and_generics(version: str) -> None:
     assert ("main.main.func1.1", "in", "main.Inner") in seen
 
 
-@pytest.mark.parametrize("mode", ["noopt", "opt"])
-@pytest.mark.parametrize("version", VERSIONS)
-def test_globals(version: str, mode: str) -> None:
+@pytest.mark.parametrize(("version", "arch", "mode"),
+                         [pytest.param(*p.values, m, id=f"{p.id}-{m}") for m in ("noopt", "opt")
+                          for p in targets(VERSIONS, m)])
+def test_globals(version: str, arch: str, mode: str) -> None:
     from explorer.goruntime.expr import evaluate
 
-    case = values_case(version, mode)
+    case = values_case(version, mode, arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     for name in ("config", "globalMap", "globalBytes", "globalCounter"):
@@ -289,12 +303,12 @@ def test_globals(version: str, mode: str) -> None:
     assert evaluate(proc, "main.config.Limits[\"mem\"]", None).value == 512
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_optimized_never_wrong(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets(VERSIONS, "opt"))
+def test_optimized_never_wrong(version: str, arch: str) -> None:
     """Optimized builds: variables DWARF gives a location for read back right; the rest say why not."""
     from explorer.goruntime.variables import frame_variables
 
-    case = values_case(version, "opt")
+    case = values_case(version, "opt", arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     assert g is not None
@@ -316,17 +330,17 @@ def test_optimized_never_wrong(version: str) -> None:
             except Unreadable:
                 pytest.fail(f"{f.function} {var.name}: shown as available but part of it is unreadable")
             shown += 1
-    print(f"{version} opt: {shown} variables checked, {unavailable} unavailable")
+    print(f"{version} {arch} opt: {shown} variables checked, {unavailable} unavailable")
     assert shown + unavailable > 0
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_map_layouts(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets(VERSIONS))
+def test_map_layouts(version: str, arch: str) -> None:
     """The program's maps exercise each layout: a classic map caught growing (<= 1.23), swiss
     maps small (one group) and large (a directory of several tables) (>= 1.24)."""
     from explorer.goruntime.expr import evaluate
 
-    case = values_case(version, "noopt")
+    case = values_case(version, "noopt", arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     fi = frame_index(proc, g, HOLD)
@@ -440,13 +454,13 @@ def test_fuzzed_headers_never_crash(version: str) -> None:
 # Inlined frames and registers
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_inlined_frame_variables(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets(VERSIONS))
+def test_inlined_frame_variables(version: str, arch: str) -> None:
     """The crasher's panic scenario: mustBeValid(req) is inlined into handleRequest in optimized
     builds. Wherever ``req`` is available (the inlined frame included), it is the request."""
     from explorer.goruntime.variables import frame_variables
 
-    case = make_core(version, "opt", "panic")
+    case = make_core(version, "opt", "panic", arch=arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     assert g is not None
@@ -469,23 +483,27 @@ def test_inlined_frame_variables(version: str) -> None:
         assert ("main.mustBeValid", True) in seen
 
 
-@pytest.mark.parametrize("version", [VERSIONS[0], VERSIONS[-1]])
-def test_register_locations(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), targets([VERSIONS[0], VERSIONS[-1]]))
+def test_register_locations(version: str, arch: str) -> None:
     """Location expressions with registers and pieces, on a frame whose registers are known (a
-    thread's innermost frame) and on one whose registers are not."""
+    thread's innermost frame) and on one whose registers are not (DWARF registers 0 and 3: amd64's
+    rax and rbx, arm64's x0 and x3)."""
     from types import SimpleNamespace
 
     from explorer.binary.dwarf import Variable as DwarfVariable
+    from explorer.core.arch import arch_named
     from explorer.goruntime.unwind import Frame
     from explorer.goruntime.values import decoder
     from explorer.goruntime.variables import FrameScope, dwarf_regs, scope_variables
 
-    case = values_case(version, "noopt")
+    case = values_case(version, "noopt", arch)
     proc = open_case(case)
     g = proc.crashed_goroutine
     fi = frame_index(proc, g, HOLD)
     from explorer.goruntime.expr import evaluate
 
+    desc = arch_named(arch)
+    reg0, reg3 = desc.dwarf_reg_name(0), desc.dwarf_reg_name(3)
     s = evaluate(proc, "vString", g, fi)
     dw = decoder(proc).dwarf
     string_t, int_t = dw.type_by_name("string"), dw.type_by_name("int")
@@ -495,7 +513,7 @@ def test_register_locations(version: str) -> None:
         return DwarfVariable(name, "local", t, False, None, expr, None, everywhere)
 
     variables = [
-        var("inregs", string_t, bytes([0x50, 0x93, 0x08, 0x53, 0x93, 0x08])),  # rax, rbx pieces
+        var("inregs", string_t, bytes([0x50, 0x93, 0x08, 0x53, 0x93, 0x08])),  # reg0, reg3 pieces
         var("inrax", int_t, bytes([0x50])),
         var("lit", int_t, bytes([0x35, 0x9F])),  # DW_OP_lit5 DW_OP_stack_value
         var("onstack", int_t, bytes([0x91, 0x08])),  # fbreg 8
@@ -505,10 +523,11 @@ def test_register_locations(version: str) -> None:
     mem_int = int.from_bytes(proc.memory.read(0xC000000000, 8), "little") \
         if proc.memory.is_readable(0xC000000000, 8) else None
     logical = SimpleNamespace(variables=variables)
-    regs = {"rax": int(s.data or 0), "rbx": int(s.length or 0), "rsp": 0xC000000000 - 0x100}
+    regs = {reg0: int(s.data or 0), reg3: int(s.length or 0), desc.sp_reg: 0xC000000000 - 0x100}
     inner = Frame(0, "x", "x.go", 1, 0x401000, 0xC000000000 - 0x100, 0xC000000000 - 8, False, 0x401000,
                   0x401000, regs=regs)
-    got = {v.name: v.value for v in scope_variables(proc, FrameScope(inner, None, logical, 0, dwarf_regs(inner)))}
+    got = {v.name: v.value for v in scope_variables(proc, FrameScope(inner, None, logical, 0,
+                                                                     dwarf_regs(inner, arch)))}
     assert got["inregs"].kind == "string" and got["inregs"].text()[0] == case.values["vString"]
     assert got["inrax"].value == int(s.data or 0)
     assert got["lit"].value == 5
@@ -517,8 +536,9 @@ def test_register_locations(version: str) -> None:
     assert got["halfgone"].kind == "unreadable" and "optimized out" in str(got["halfgone"].error)
     assert got["empty"].kind == "unreadable" and got["empty"].error == "optimized out"
     outer = Frame(3, "x", "x.go", 1, 0x401000, inner.sp, inner.fp, False, 0x401000, 0x400fff)
-    got = {v.name: v.value for v in scope_variables(proc, FrameScope(outer, None, logical, 0, dwarf_regs(outer)))}
-    assert got["inregs"].kind == "unreadable" and "rax" in str(got["inregs"].error)
+    got = {v.name: v.value for v in scope_variables(proc, FrameScope(outer, None, logical, 0,
+                                                                     dwarf_regs(outer, arch)))}
+    assert got["inregs"].kind == "unreadable" and f"register {reg0}," in str(got["inregs"].error)
     assert got["inrax"].kind == "unreadable" and "innermost frame" in str(got["inrax"].error)
     assert got["lit"].value == 5
 

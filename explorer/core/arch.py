@@ -9,8 +9,8 @@ layers above ask it rather than test the architecture's name:
 - how a call leaves its return address: pushed on the stack (amd64) or in the link register, saved
   by the callee's prologue at the bottom of its frame (arm64), and what that means for Go's frames
   (``sys.MinFrameSize``, ``sys.StackAlign``, pc quantum);
-- DWARF register numbers (the psABIs: amd64 rax 0, rdx 1, ... rsp 7, r8-r15 8-15, rip 16; AArch64
-  x0-x30 0-30, sp 31);
+- DWARF register numbers (the psABIs: amd64 rax 0, rdx 1, ... rsp 7, r8-r15 8-15, rip 16, xmm0-15
+  17-32; AArch64 x0-x30 0-30, sp 31, v0-v31 64-95);
 - the kernel's signal frame, where the interrupted registers are when a signal handler runs
   (:class:`SigFrame`).
 
@@ -83,7 +83,9 @@ class Arch:
     stack_align: int
     """``sys.StackAlign``."""
     dwarf_regs: Mapping[str, int]
-    """Register name -> DWARF register number."""
+    """Register name -> DWARF register number (the general registers)."""
+    dwarf_vector: tuple[int, int, str]
+    """(first DWARF number, count, name prefix) of the floating-point/vector registers."""
     sigframe: SigFrame
 
     @property
@@ -99,6 +101,18 @@ class Arch:
     @property
     def dwarf_sp(self) -> int:
         return self.dwarf_regs[self.sp_reg]
+
+    def dwarf_reg_name(self, n: int | None) -> str:
+        """The name of DWARF register ``n`` (``rax``, ``x0``, ``xmm3``, ``v3``; ``#n`` if unknown)."""
+        if n is None:
+            return "?"
+        for name, num in self.dwarf_regs.items():
+            if num == n:
+                return name
+        first, count, prefix = self.dwarf_vector
+        if first <= n < first + count:
+            return f"{prefix}{n - first}"
+        return f"#{n}"
 
     def pc(self, regs: Mapping[str, int]) -> int:
         return regs.get(self.pc_reg, 0)
@@ -127,6 +141,7 @@ AMD64 = Arch(
         "rax": 0, "rdx": 1, "rcx": 2, "rbx": 3, "rsi": 4, "rdi": 5, "rbp": 6, "rsp": 7,
         "r8": 8, "r9": 9, "r10": 10, "r11": 11, "r12": 12, "r13": 13, "r14": 14, "r15": 15, "rip": 16,
     }),
+    dwarf_vector=(17, 16, "xmm"),
     sigframe=SigFrame(
         regs=MappingProxyType({name: _AMD64_MCTX + 8 * i for i, name in enumerate(
             "r8 r9 r10 r11 r12 r13 r14 r15 rdi rsi rbp rbx rdx rax rcx rsp rip eflags".split())}),
@@ -150,6 +165,7 @@ ARM64 = Arch(
     min_frame_size=8,
     stack_align=16,
     dwarf_regs=MappingProxyType({**{f"x{i}": i for i in range(31)}, "sp": 31}),
+    dwarf_vector=(64, 32, "v"),
     sigframe=SigFrame(
         regs=MappingProxyType({
             **{f"x{i}": _ARM64_MCTX + 8 + 8 * i for i in range(31)},

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from explorer.core.arch import AMD64, ARM64, arch_named
 from explorer.errors import ExplorerError
 from explorer.goruntime.unwind import Frame
 from explorer.goruntime.values import PTR, Decoder, GenericDict, Loc, Value, Variable, decoder, unreadable
@@ -32,12 +33,9 @@ if TYPE_CHECKING:
     from explorer.goruntime.goroutines import Goroutine
     from explorer.goruntime.process import GoProcess
 
-#: amd64 register names (NT_PRSTATUS, ucontext) -> DWARF register numbers.
-AMD64_DWARF_REGS = {
-    "rax": 0, "rdx": 1, "rcx": 2, "rbx": 3, "rsi": 4, "rdi": 5, "rbp": 6, "rsp": 7,
-    "r8": 8, "r9": 9, "r10": 10, "r11": 11, "r12": 12, "r13": 13, "r14": 14, "r15": 15, "rip": 16,
-}
-ARM64_SP = 31
+#: Register names (NT_PRSTATUS, ucontext) -> DWARF register numbers: see explorer.core.arch.
+AMD64_DWARF_REGS = AMD64.dwarf_regs
+ARM64_SP = ARM64.dwarf_sp
 
 
 @dataclass
@@ -70,20 +68,14 @@ def select_frame(proc: GoProcess, g: Goroutine, frame_index: int) -> Frame:
 def dwarf_regs(frame: Frame, arch: str = "amd64") -> dict[int, int]:
     """The DWARF registers known at ``frame``: all of them for frames with exact registers, else
     only the stack pointer (the frame's own SP is always known)."""
+    desc = arch_named(arch)
     out: dict[int, int] = {}
-    if arch == "arm64":
-        if frame.regs:
-            for name, val in frame.regs.items():
-                if name.startswith("x") and name[1:].isdigit():
-                    out[int(name[1:])] = val
-        out[ARM64_SP] = frame.sp
-        return out
     if frame.regs:
         for name, val in frame.regs.items():
-            n = AMD64_DWARF_REGS.get(name)
+            n = desc.dwarf_regs.get(name)
             if n is not None:
                 out[n] = val
-    out[7] = frame.sp
+    out[desc.dwarf_sp] = frame.sp
     return out
 
 
@@ -123,16 +115,11 @@ def frame_scope(proc: GoProcess, g: Goroutine, frame_index: int) -> FrameScope:
     return scope
 
 
-_DWARF_REG_NAMES = {v: k for k, v in AMD64_DWARF_REGS.items()}
 _IN_REGISTER = ("in register", "part in register")
 
 
-def _reg_name(n: int | None) -> str:
-    if n is None:
-        return "?"
-    if 17 <= n <= 32:
-        return f"xmm{n - 17}"
-    return _DWARF_REG_NAMES.get(n, f"#{n}")
+def _reg_name(dec: Decoder, n: int | None) -> str:
+    return arch_named(getattr(dec.proc, "arch", "amd64")).dwarf_reg_name(n)
 
 
 def _base_name(name: str) -> str:
@@ -182,7 +169,7 @@ def _location_at(dec: Decoder, scope: FrameScope, var: DwarfVariable, pc: int,
             return Loc(p.address), ""
         if p.kind == "register":
             if p.value is None:
-                return None, f"{_IN_REGISTER[0]} {_reg_name(p.register)}, known only in a thread's innermost frame"
+                return None, f"{_IN_REGISTER[0]} {_reg_name(dec, p.register)}, known only in a thread's innermost frame"
             return Loc(None, (p.value & ((1 << 64) - 1)).to_bytes(8, "little")[: size or 8]), ""
         if p.kind == "value" and p.value is not None:
             return Loc(None, (p.value & ((1 << 64) - 1)).to_bytes(8, "little")[: size or 8]), ""
@@ -208,7 +195,7 @@ def _location_at(dec: Decoder, scope: FrameScope, var: DwarfVariable, pc: int,
         elif p.kind == "implicit" and p.data is not None:
             buf += p.data[:n].ljust(n, b"\0")
         elif p.kind == "register":
-            return None, f"{_IN_REGISTER[1]} {_reg_name(p.register)}, known only in a thread's innermost frame"
+            return None, f"{_IN_REGISTER[1]} {_reg_name(dec, p.register)}, known only in a thread's innermost frame"
         else:
             return None, "optimized out" if p.kind == "optimized_out" else (p.reason or "optimized out")
     return Loc(None, bytes(buf)), ""
