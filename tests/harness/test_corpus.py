@@ -9,9 +9,11 @@ import itertools
 
 import pytest
 from corpus import (
+    ARM64_FULL_VERSIONS,
     MODES,
     SCENARIOS,
     CoreCase,
+    arm64_cases,
     build,
     build_hash,
     case_id,
@@ -24,7 +26,8 @@ from corpus import (
 from gotools import test_versions as selected_versions  # not test_*: pytest would collect it
 
 HARNESS_VERSIONS = [v for v in ("1.21.13", "1.24.11", "1.27.3") if v in selected_versions()] or selected_versions()[:1]
-CASES = corpus_cases(HARNESS_VERSIONS, modes=("opt", "noopt"))
+CASES = corpus_cases(HARNESS_VERSIONS, modes=("opt", "noopt")) + corpus_cases(
+    HARNESS_VERSIONS, modes=("opt", "noopt"), arch="arm64")
 
 ET_EXEC, ET_CORE = 2, 4
 
@@ -44,6 +47,14 @@ KIND_REASONS: dict[str, set[str]] = {
     "net_read": {"IO wait"},
     "net_accept": {"IO wait"},
     "pool_worker": {"chan receive", "running"},
+}
+
+
+#: The registers the runtime prints after a fatal signal (runtime/signal_{amd64,arm64}.go: dumpregs).
+DUMPED_REGISTERS = {
+    "amd64": ("rax", "rbx", "rcx", "rdx", "rdi", "rsi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
+              "r14", "r15", "rip", "rflags", "cs", "fs", "gs"),
+    "arm64": (*(f"r{i}" for i in range(30)), "lr", "sp", "pc", "fault"),
 }
 
 
@@ -117,10 +128,13 @@ def test_every_frame_is_complete(core_case: CoreCase) -> None:
                 # GOTRACEBACK=crash prints fp/sp/pc on every real frame.
                 assert f.offset is not None and f.pc and f.sp and f.fp, f
                 assert f.sp <= f.fp, f
-        # Frames go outwards: each real frame's sp is the previous one's fp (same stack).
+        # Frames go outwards: each real frame's sp is the previous one's fp (same stack); on arm64,
+        # a call the signal handler injected (sigpanic) sits 16 bytes below the frame it interrupted
+        # (the slot where the handler saved LR).
         real = [f for f in g.frames if not f.inlined]
         for inner, outer in itertools.pairwise(real):
-            assert outer.sp == inner.fp, (g.id, inner, outer)
+            gap = 16 if core_case.arch == "arm64" and inner.function == "runtime.sigpanic" else 0
+            assert outer.sp == inner.fp + gap, (g.id, inner, outer)
         if g.id != 0 and g.frames[-1].function == "runtime.goexit" and g.id != 1:
             assert g.created_by is not None and g.created_by.line > 0, g.header
 
@@ -227,9 +241,10 @@ def test_httpabort(core_case: CoreCase) -> None:
     assert g.created_by is not None and g.created_by.function == "net/http.(*Server).Serve"
     # The register dump is the signal context: the innermost frame's pc and sp.
     regs = trace.registers
-    assert {"rax", "rbx", "rsp", "rbp", "rip", "rflags", "fs", "gs"} <= set(regs)
-    assert regs["rip"] == sig.pc == g.frames[0].pc
-    assert regs["rsp"] == g.frames[0].sp
+    pc, sp = ("rip", "rsp") if core_case.arch == "amd64" else ("pc", "sp")
+    assert set(DUMPED_REGISTERS[core_case.arch]) <= set(regs)
+    assert regs[pc] == sig.pc == g.frames[0].pc
+    assert regs[sp] == g.frames[0].sp
     body = bytes.fromhex(values["body_hex"])
     assert len(body) == values["body_len"] == 64 and body[:4] == b"ORD9"
     # With GOTRACEBACK=crash every other thread dumps its g0 and registers after a "-----".
@@ -237,7 +252,7 @@ def test_httpabort(core_case: CoreCase) -> None:
     for section in trace.sections[1:]:
         assert section.signal is not None and section.signal.name == "SIGQUIT"
         assert section.goroutines and section.goroutines[0].id == 0
-        assert "rip" in section.registers
+        assert pc in section.registers
 
 
 @pytest.mark.parametrize("core_case", [c for c in CASES if c[2] == "waits"], ids=case_id, indirect=True)
@@ -328,6 +343,26 @@ def test_corpus_cases_cover_everything() -> None:
     cases = corpus_cases(["1.24.11"])
     assert len(cases) == 3 * len(SCENARIOS)
     assert ("1.24.11", "stripped", "deadlock") in cases
+
+
+def test_arch_dimension(monkeypatch: pytest.MonkeyPatch) -> None:
+    """arm64 cases carry their architecture (amd64 ones keep their old shape, ids and cache keys);
+    GOCORE_TUI_ARCHES leaves an architecture out."""
+    monkeypatch.setenv("GOCORE_TUI_ARCHES", "all")
+    assert corpus_cases(["1.24.11"], ["opt"], ["panic"], arch="arm64") == [("1.24.11", "opt", "panic", (), "arm64")]
+    assert case_id(("1.24.11", "opt", "panic", (), "arm64")) == "arm64-1.24.11-opt-panic"
+    assert case_id(("1.24.11", "opt", "panic")) == "1.24.11-opt-panic"
+    assert case_id(("1.24.11", "opt", "crash", ("10", "2"))) == "1.24.11-opt-crash-10-2"
+    cases = arm64_cases()
+    assert {c[4] for c in cases} == {"arm64"}
+    assert {c[0] for c in cases if c[1] != "opt"} <= set(ARM64_FULL_VERSIONS)
+    assert {c[0] for c in cases if c[1] == "opt"} == set(selected_versions())
+    version = HARNESS_VERSIONS[0]
+    assert build_hash(version, "opt") != build_hash(version, "opt", arch="arm64")
+    assert build_hash(version, "opt") == build_hash(version, "opt", arch="amd64")
+    monkeypatch.setenv("GOCORE_TUI_ARCHES", "amd64")
+    assert corpus_cases(arch="arm64") == [] and arm64_cases() == []
+    assert corpus_cases(["1.24.11"], ["opt"], ["panic"]) == [("1.24.11", "opt", "panic")]
 
 
 @pytest.mark.parametrize(("pattern", "uses_pid", "expected"), [
@@ -433,9 +468,10 @@ rip    0x402000
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", corpus_cases(), ids=case_id)
-def test_full_corpus(corpus, case: tuple[str, str, str]) -> None:
-    """Every version x mode x scenario of test_versions() crashes into a core the parser reads."""
+@pytest.mark.parametrize("case", corpus_cases() + arm64_cases(), ids=case_id)
+def test_full_corpus(corpus, case: tuple) -> None:
+    """Every version x mode x scenario of test_versions() crashes into a core the parser reads (and
+    the arm64 corpus, arm64_cases())."""
     core_case = corpus(*case)
     assert elf_header(core_case.core)[1] == ET_CORE
     trace = core_case.trace
