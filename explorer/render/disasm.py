@@ -126,22 +126,40 @@ def disassemble(read: Callable[[int, int], bytes], pcln: Pclntab, func: Func, ar
 
 
 def _line_table(pcln: Pclntab, func: Func) -> list[tuple[int, int, str, int]]:
-    """(start, end, file, line) runs of the function's pc → line table."""
+    """(start, end, file, line) runs of the function's pc → file:line tables.
+
+    The line and the file tables change at different pcs: one line number can run on across a
+    change of file (line 49 of the function, then line 49 of an inlined callee's file), so the rows
+    are cut wherever either table changes.
+    """
     try:
         lines = pcln.pc_ranges(func, func.pcln)
         files = pcln.pc_ranges(func, func.pcfile)
     except ExplorerError:
         return []
+    names: dict[int, str] = {}
+
+    def file_name(fno: int) -> str:
+        if fno not in names:
+            try:
+                names[fno] = pcln.file_name(func, fno) if fno >= 0 else "?"
+            except ExplorerError:
+                names[fno] = "?"
+        return names[fno]
+
     out = []
-    file_starts = [s for s, _e, _v in files]
+    j = 0
     for start, end, line in lines:
-        j = bisect.bisect_right(file_starts, start) - 1
-        fno = files[j][2] if j >= 0 and start < files[j][1] else -1
-        try:
-            fname = pcln.file_name(func, fno) if fno >= 0 else "?"
-        except ExplorerError:
-            fname = "?"
-        out.append((start, end, fname, line))
+        pos = start
+        while pos < end:
+            while j < len(files) and files[j][1] <= pos:
+                j += 1
+            if j < len(files) and files[j][0] <= pos:
+                stop, fno = min(end, files[j][1]), files[j][2]
+            else:  # no file run here
+                stop, fno = (min(end, files[j][0]) if j < len(files) else end), -1
+            out.append((pos, stop, file_name(fno), line))
+            pos = stop
     return out
 
 
