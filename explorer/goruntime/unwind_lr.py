@@ -26,11 +26,14 @@ handler was entered with, which is sigtramp's ``fp``; the interrupted registers 
 as :attr:`explorer.core.arch.Arch.sigframe` says (arm64: ``uc_mcontext`` at +304, x0 at +312, sp
 +560, pc +568) and unwinding goes on from them, LR included.
 
-System stacks (on g0 or gsignal of a thread whose M runs a goroutine), as the runtime's
-``unwindJumpStack``: ``runtime.morestack`` and ``runtime.mcall`` continue from ``curg.sched`` (pc,
-sp and lr); ``runtime.systemstack`` past its prologue (``pcsp != 0``) continues on the goroutine's
-stack at ``curg.sched.sp`` (where ``gosave_systemstack_switch`` saved systemstack's own frame); the
-bottom of g0 (``runtime.mstart``, TOPFRAME) continues from ``curg.sched``.
+System stacks (g0 or gsignal of a thread whose M runs a goroutine): ``runtime.morestack``,
+``runtime.mcall``, ``runtime.systemstack`` past its prologue (``pcsp != 0``: in its prologue or
+epilogue it has not switched, and unwinds as any frame, as the runtime's ``unwindJumpStack`` does
+on LR machines) and the bottom of g0 (``runtime.mstart``) end the system stack's frames, as in
+the runtime's ``runtime stack:`` print, and unwinding goes on from ``curg.sched`` (pc, sp and lr)
+as the runtime's print of the goroutine does: ``runtime.systemstack_switch`` (8 bytes past its
+entry, which gosave_systemstack_switch stores, with systemstack's own frame as its frame) for a
+systemstack, the function stopped in its prologue (its LR in ``sched.lr``) for a morestack.
 
 Every loop is bounded: frame count, stuck frames (pc and sp not moving) and stack switches.
 """
@@ -116,20 +119,6 @@ class LRUnwinder(Unwinder):
                 return bt
             kind = info.kind
             delta = info.delta
-            # Stack switches from the system stacks to the goroutine's (runtime: unwindJumpStack).
-            if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
-                if kind == K_JUMP:
-                    pc, sp, _bp = ctx.curg_sched
-                    lr = ctx.curg_lr
-                    stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
-                    switches += 1
-                    continue
-                if kind == K_SYSTEMSTACK and delta:
-                    # Past its prologue, systemstack has switched: its frame is the one
-                    # gosave_systemstack_switch saved on the goroutine's stack.
-                    sp = ctx.curg_sched[1]
-                    stack, jumped_to_curg = "g", True
-                    switches += 1
             bounds = ctx.curg_stack if stack == "g" else None
             if bounds is not None:
                 if not bounds[0] <= sp < bounds[1]:
@@ -175,14 +164,26 @@ class LRUnwinder(Unwinder):
                 switches += 1
                 last = (-1, -1)
                 continue
+            if stack != "g" and not jumped_to_curg and (
+                    kind == K_JUMP or (kind == K_SYSTEMSTACK and delta) or info.topframe):
+                # The end of a system stack's frames (morestack, mcall and systemstack past its
+                # prologue write SP; the runtime's own "runtime stack:" print stops at them too);
+                # the goroutine the M runs goes on from its sched: systemstack_switch for a
+                # systemstack, the function in its prologue (and its LR in sched.lr) for morestack.
+                target = ctx.curg_sched
+                if target is None or not target[0] or not target[1]:
+                    return bt
+                if switches >= MAX_SWITCHES:
+                    bt.truncated, bt.error = True, "too many stack switches"
+                    return bt
+                pc, sp, _bp = target
+                lr = ctx.curg_lr
+                stack, jumped_to_curg, trap, innermost, regs = "g", True, False, True, None
+                switches += 1
+                last = (-1, -1)
+                continue
             spwrite = info.spwrite and not (syscall and innermost)
             if info.topframe or (spwrite and not innermost):
-                if stack != "g" and ctx.curg_sched is not None and not jumped_to_curg:
-                    pc, sp, _bp = ctx.curg_sched
-                    lr = ctx.curg_lr
-                    stack, jumped_to_curg, trap, innermost, regs = "g", True, False, False, None
-                    switches += 1
-                    continue
                 return bt
             if (innermost and sp < fp) or lr == 0:
                 off = sp - snap_lo
