@@ -14,7 +14,12 @@ the arm64 corpus, which is made under qemu-user (tests/corpus.py). These check w
 - stripped arm64 binaries read runtime structures from the layout table: it must equal what the
   arm64 build's DWARF says, for every release;
 - capstone's ARM64 disassembly (the TUI's disassembly pane shows it): addresses, instruction words,
-  lines, call and branch targets equal ``go tool objdump``'s; and the TUI shows it on an arm64 core.
+  lines, call and branch targets equal ``go tool objdump``'s; and the TUI shows it on an arm64 core;
+- the unwinder's rarer paths, which the crasher's scenarios do not take, on cores of
+  tests/testprogs/lrpaths compared with the runtime's traceback: an asynchronously preempted
+  frameless function (its return address is the LR the signal handler saved below the injected
+  asyncPreempt), goroutines that never ran (goexit in sched.lr), and a fatal error on the system
+  stack (g0's frames up to runtime.systemstack, then curg.sched's systemstack_switch).
 """
 
 from __future__ import annotations
@@ -259,3 +264,48 @@ def test_tui_shows_arm64_disassembly() -> None:
     ln = seen["line"]
     assert seen["function"].startswith("main.")
     assert ln.mnemonic == "bl" and ln.is_call and ln.target_name and ln.size == 4
+
+
+# --------------------------------------------------------------------------------------------------
+# The rarer paths of the LR unwinder
+
+
+@pytest.mark.parametrize("version", ARM64_VERSIONS)
+def test_lr_paths_match_runtime(version: str) -> None:
+    from test_goroutines import check_created_by, check_frames, printed_name, status_words
+
+    case = make_core(version, "opt", "run", prog="lrpaths", arch="arm64")
+    trace = case.trace
+    assert trace.fatal_error == "go of nil func value"
+    printed = trace.user_goroutines()
+    spinner = printed[case.ready["goroutines"]["spinner"][0]]
+    never = [g for g in printed.values() if g.wait_reason == "runnable" and g is not spinner]
+    assert "runtime.asyncPreempt" in spinner.functions and len(never) == 2
+    with opened(case) as proc:
+        ours = {g.id: g for g in proc.goroutines}
+        assert set(ours) == set(printed)
+        for gid, rg in printed.items():
+            g = ours[gid]
+            assert g.header_status == status_words(rg.status), f"goroutine {gid} status"
+            bt = proc.backtrace(g)
+            assert not bt.truncated, f"goroutine {gid}: {bt.error}"
+            check_frames(gid, rg, bt.frames)
+            check_created_by(proc, g, rg)
+        for rg in never:  # stopped at their function's entry, goexit in sched.lr
+            g = ours[rg.id]
+            assert g.sched_lr and proc.func_name_at(g.sched_lr) == "runtime.goexit"
+            first = proc.backtrace(g).frames[0]
+            assert first.pc == first.entry and first.sp == first.fp
+        # The crashing thread: g0's frames are the "runtime stack:" the runtime printed, up to
+        # runtime.systemstack, and then the goroutine's own from its sched.
+        thread = proc.crashed_thread
+        assert thread is not None and thread.on == "g0"
+        frames = proc.thread_backtrace(thread).frames
+        rs = trace.runtime_stack
+        names = [printed_name(f.function) for f in frames]
+        start = names.index(rs[0].function)
+        for rf, f in zip(rs, frames[start:start + len(rs)], strict=True):
+            assert (printed_name(f.function), f.file, f.line) == (rf.function, rf.file, rf.line)
+            assert (f.pc, f.sp, f.fp, f.stack) == (rf.pc, rf.sp, rf.fp, "g0"), rf.function
+        after = frames[start + len(rs)]
+        assert after.function == "runtime.systemstack_switch" and after.stack == "g"

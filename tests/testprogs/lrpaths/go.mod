@@ -1,0 +1,3 @@
+module example.com/lrpaths
+
+go 1.21
