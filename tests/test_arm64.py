@@ -15,6 +15,9 @@ the arm64 corpus, which is made under qemu-user (tests/corpus.py). These check w
   arm64 build's DWARF says, for every release;
 - capstone's ARM64 disassembly (the TUI's disassembly pane shows it): addresses, instruction words,
   lines, call and branch targets equal ``go tool objdump``'s; and the TUI shows it on an arm64 core;
+- a thread whose g register (arm64 R28) or TLS slot (amd64) holds no g of its M (C code, a damaged
+  core) is matched to its M by thread id (``m.procid`` in ``runtime.allm``): the same Ms, goroutines
+  and backtraces as with the register;
 - the unwinder's rarer paths, which the crasher's scenarios do not take, on cores of
   tests/testprogs/lrpaths compared with the runtime's traceback: an asynchronously preempted
   frameless function (its return address is the LR the signal handler saved below the injected
@@ -145,6 +148,39 @@ def test_qemu_core(version: str) -> None:
         assert proc.crashed_goroutine.id == crashing.id
         if crashing.gp is not None:
             assert core.threads[0].regs["x28"] == crashing.gp == proc.crashed_goroutine.addr
+
+
+# --------------------------------------------------------------------------------------------------
+# Threads without their g register
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"] if ON_ARM64 else ["amd64"])
+def test_threads_found_by_procid_without_g_register(arch: str, tmp_path: Path) -> None:
+    import struct
+
+    case = make_core(VERSIONS[-1], "opt", "httpabort", arch=arch)
+    desc = arch_named(arch)
+    clobber = desc.g_reg or "fs_base"
+    data = bytearray(case.core.read_bytes())
+    with opened(case) as proc:
+        want = [(ti.tid, ti.m, ti.curg, ti.g0, ti.gsignal) for ti in proc.thread_infos]
+        frames = {g.id: [(f.function, f.pc, f.sp) for f in proc.backtrace(g).frames] for g in proc.goroutines}
+        crashed = proc.crashed_goroutine.id if proc.crashed_goroutine else None
+        for t in proc.core.threads:
+            block = struct.pack(f"<{len(desc.prstatus_regs)}Q", *(t.regs[r] for r in desc.prstatus_regs))
+            at = bytes(data).find(block)
+            assert at > 0
+            pos = at + 8 * desc.prstatus_regs.index(clobber)
+            data[pos:pos + 8] = bytes(8)
+    assert all(m for _tid, m, *_ in want)
+    patched = tmp_path / "core"
+    patched.write_bytes(bytes(data))
+    with GoProcess.open(patched, case.binary) as proc:
+        assert all(not ti.regs[clobber] for ti in proc.thread_infos)
+        assert [(ti.tid, ti.m, ti.curg, ti.g0, ti.gsignal) for ti in proc.thread_infos] == want
+        assert (proc.crashed_goroutine.id if proc.crashed_goroutine else None) == crashed
+        for g in proc.goroutines:
+            assert [(f.function, f.pc, f.sp) for f in proc.backtrace(g).frames] == frames[g.id], g.id
 
 
 # --------------------------------------------------------------------------------------------------

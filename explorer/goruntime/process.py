@@ -250,7 +250,9 @@ class _Runtime:
     @cached_property
     def thread_infos(self) -> list[ThreadInfo]:
         """Each core thread with its g, M, curg. g is in a register where Go's ABI keeps it there
-        (arm64: R28), else in TLS (amd64 pure Go: at fs_base - 8)."""
+        (arm64: R28), else in TLS (amd64 pure Go: at fs_base - 8). When that is not a g of its own
+        M (a thread in C code, where R28 is the C code's; a cgo build's TLS), the thread's M is the
+        one of runtime.allm whose procid is the thread's id, and which g it was on is unknown."""
         out = []
         g_reg = self.core.arch_desc.g_reg
         for t in self.core.threads:
@@ -269,6 +271,13 @@ class _Runtime:
                 curg = self._read_ptr_field("runtime.m", "curg", m) or None
                 g0 = self._read_ptr_field("runtime.m", "g0", m) or None
                 gsignal = self._read_ptr_field("runtime.m", "gsignal", m) or None
+            if not tls_g or tls_g not in (g0, gsignal, curg):
+                by_tid = self.ms_by_procid.get(t.tid)
+                if by_tid is not None:
+                    tls_g, m = None, by_tid
+                    curg = self._read_ptr_field("runtime.m", "curg", m) or None
+                    g0 = self._read_ptr_field("runtime.m", "g0", m) or None
+                    gsignal = self._read_ptr_field("runtime.m", "gsignal", m) or None
             if tls_g and tls_g == g0:
                 on = "g0"
             elif tls_g and tls_g == gsignal:
@@ -288,6 +297,27 @@ class _Runtime:
         sp = self._read_ptr_field("runtime.m", "vdsoSP", m)
         pc = self._read_ptr_field("runtime.m", "vdsoPC", m)
         return (pc, sp) if sp and pc else None
+
+    @cached_property
+    def ms_by_procid(self) -> dict[int, int]:
+        """The Ms of runtime.allm (linked by m.alllink) by thread id (m.procid); empty when allm
+        cannot be found (stripped binaries) or read."""
+        out: dict[int, int] = {}
+        addr = self.global_addr("runtime.allm")
+        m = None
+        if addr:
+            try:
+                m = self.memory.read_ptr(addr)
+            except UnreadableMemory:
+                m = None
+        seen: set[int] = set()
+        while m and m not in seen and len(seen) < 1 << 16:
+            seen.add(m)
+            procid = self._read_ptr_field("runtime.m", "procid", m)
+            if procid:
+                out.setdefault(procid, m)
+            m = self._read_ptr_field("runtime.m", "alllink", m)
+        return out
 
     @cached_property
     def allgs_addr(self) -> int:
