@@ -127,7 +127,8 @@ def test_qemu_core(version: str) -> None:
         assert set(notes) == {"NT_PRSTATUS", "NT_PRPSINFO", "NT_AUXV"}
         types = {t for _name, t, _d in core.iter_notes()}
         assert NT_SIGINFO not in types and NT_FILE not in types and core.notes.siginfo is None
-        assert core.executable_path is None  # no NT_FILE: the executable must be named
+        # No NT_FILE: the executable's path is the string AT_EXECFN points to (what qemu was told).
+        assert core.executable_path == str(case.binary)
         # The pid is qemu's (the host process's), which is also what getpid() told the program.
         assert core.notes.prpsinfo is not None and core.notes.prpsinfo.pid == case.pid == case.ready["pid"]
         # pr_fname: qemu fills all 16 bytes (the kernel keeps a terminating NUL: 15 characters).
@@ -148,6 +149,8 @@ def test_qemu_core(version: str) -> None:
         assert proc.crashed_goroutine.id == crashing.id
         if crashing.gp is not None:
             assert core.threads[0].regs["x28"] == crashing.gp == proc.crashed_goroutine.addr
+    with GoProcess.open(case.core) as proc:  # the executable found from the core alone
+        assert proc.exe.path == case.binary
 
 
 # --------------------------------------------------------------------------------------------------

@@ -357,7 +357,9 @@ class CoreFile:
 
     @cached_property
     def executable_path(self) -> str | None:
-        """Path of the executable the core names: NT_FILE's mapping of AT_PHDR's page, or psargs."""
+        """Path of the executable the core names: NT_FILE's mapping of AT_PHDR's page, else the
+        string AT_EXECFN points to (the path given to execve, on the dumped stack: what a core
+        without NT_FILE, such as qemu-user's, still tells)."""
         notes = self.notes
         phdr = notes.auxv.get(AT_PHDR)
         if phdr is not None:
@@ -366,6 +368,17 @@ class CoreFile:
                     return f.path
         if notes.files:
             return notes.files[0].path
+        execfn = notes.auxv.get(AT_EXECFN)
+        return self._cstring_at(execfn) if execfn else None
+
+    def _cstring_at(self, addr: int, limit: int = 4096) -> str | None:
+        """The NUL-terminated string the core holds at ``addr`` (None if it holds none there)."""
+        for seg in self.segments:
+            if seg.vaddr <= addr < seg.vaddr + seg.available:
+                off = seg.offset + (addr - seg.vaddr)
+                raw = bytes(self.data[off : min(seg.offset + seg.available, off + limit)])
+                nul = raw.find(b"\0")
+                return raw[:nul].decode("utf-8", "replace") if nul > 0 else None
         return None
 
 
