@@ -506,11 +506,13 @@ def _runtime_targets(proc: GoProcess) -> RuntimeTargets:
     return RuntimeTargets(proc, ranges, pointers)
 
 
-@pytest.fixture(scope="module", params=["opt", "stripped"])
+@pytest.fixture(scope="module", params=["opt", "stripped"] + (["arm64"] if "arm64" in gotools.corpus_arches() else []))
 def runtime_targets(request: pytest.FixtureRequest, corpus: Any) -> Iterator[RuntimeTargets]:
-    """Runtime structures of the opt build (layouts from DWARF, globals from symbols) and of the
-    stripped one (generated layouts, globals found by validated scans of memory)."""
-    case = corpus(PRIMARY, request.param, "waits")
+    """Runtime structures of the opt build (layouts from DWARF, globals from symbols), of the
+    stripped one (generated layouts, globals found by validated scans of memory), and of the arm64
+    opt build (its stacks unwound by the link-register unwinder)."""
+    mode, arch = ("opt", "arm64") if request.param == "arm64" else (request.param, "amd64")
+    case = corpus(PRIMARY, mode, "waits", (), arch)
     proc = GoProcess.open(case.core, case.binary)
     proc.all_goroutines  # noqa: B018
     yield _runtime_targets(proc)
