@@ -398,7 +398,7 @@ class _Runtime:
             from explorer.goruntime.unwind_lr import LRUnwinder
 
             return LRUnwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64, arch)
-        return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64)
+        return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64, arch)
 
     def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
         if not gaddr:

@@ -1,6 +1,7 @@
 """Backtraces of goroutines from ``.gopclntab`` alone (works for stripped binaries).
 
-The stepping rule is the Go runtime's own unwinder (``runtime/traceback.go``, Go 1.21–1.27, amd64):
+The stepping rule is the Go runtime's own unwinder (``runtime/traceback.go``, Go 1.21–1.27) for
+amd64, where calls push the return address (arm64's link-register rule: :mod:`.unwind_lr`):
 a frame's ``fp`` is ``sp + pcsp(pc) + 8``; the return address sits at ``fp - 8``; the caller's ``sp``
 is ``fp``. A frame's file:line is looked up at ``pc - 1`` except for the innermost frame of a stack
 segment and the frame that ``runtime.sigpanic`` was injected into (``unwindTrap``). Inlined calls
@@ -10,7 +11,8 @@ Beyond what one traceback of the runtime prints, we cross the places where a thr
 so a thread gets one continuous backtrace (what the runtime prints in several pieces):
 
 - ``runtime.sigtramp``: the kernel's ``rt_sigframe`` sits just above its frame; the interrupted
-  registers are in its ``ucontext`` (``uc_mcontext`` at +40) and unwinding goes on from them (from
+  registers are in its ``ucontext`` (``uc_mcontext`` at +40; the layout is
+  :attr:`explorer.core.arch.Arch.sigframe`) and unwinding goes on from them (from
   ``m.vdsoPC/vdsoSP`` when they point into the vDSO, which has no Go frame information).
 - ``runtime.systemstack`` / ``runtime.morestack`` / ``runtime.mcall`` on a system stack of a thread
   whose M has a ``curg``: that frame ends the system stack's part, as in the runtime's ``runtime
@@ -30,19 +32,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from explorer.binary.pclntab import Func, Pclntab
+from explorer.core.arch import AMD64, Arch
 from explorer.errors import ExplorerError
 
 MAX_FRAMES = 10_000
 MAX_SWITCHES = 8
 PTR = 8
-
-# amd64 rt_sigframe above sigtramp's frame: {pretcode; struct ucontext uc; siginfo info}. The kernel's
-# ucontext is 304 bytes (flags, link, stack, 256-byte sigcontext, sigmask); uc_mcontext is at +40.
-UC_MCONTEXT = 40
-UC_SIZE = 304
-MCTX = {"r8": 0, "r9": 8, "r10": 16, "r11": 24, "r12": 32, "r13": 40, "r14": 48, "r15": 56,
-        "rdi": 64, "rsi": 72, "rbp": 80, "rbx": 88, "rdx": 96, "rax": 104, "rcx": 112, "rsp": 120,
-        "rip": 128}
 
 SIGTRAMP = {"runtime.sigtramp", "runtime.cgoSigtramp"}
 INJECTED = {"runtime.sigpanic", "runtime.asyncPreempt", "runtime.debugCallV2"}
@@ -119,7 +114,10 @@ class Unwinder:
     """Unwinds stacks with per-pc caches (most goroutines park at the same few pcs)."""
 
     def __init__(self, pcln: Pclntab, read: Callable[[int, int], bytes], gofunc: int,
-                 read_u64: Callable[[int], int] | None = None) -> None:
+                 read_u64: Callable[[int], int] | None = None, arch: Arch = AMD64) -> None:
+        self.arch = arch
+        lo, hi = arch.sigframe.span
+        self._sig_lo, self._sig_len = lo, hi - lo
         self.pcln = pcln
         self.read = read
         self._read_u64 = read_u64 or (lambda a: int.from_bytes(read(a, 8), "little"))
@@ -224,16 +222,12 @@ class Unwinder:
                 if switches >= MAX_SWITCHES:
                     bt.truncated, bt.error = True, "too many stack switches"
                     return bt
-                uc = fp + UC_MCONTEXT  # fp is where the ucontext starts (just above the return address)
-                try:
-                    raw = self.read(uc, 136)
-                    signo = self.read(fp + UC_SIZE, 4)
+                try:  # fp is where the ucontext starts (just above the return address)
+                    new_regs, frames[-1].signal = self._signal_context(fp)
                 except ExplorerError as e:
                     bt.truncated, bt.error = True, f"signal context unreadable: {e}"
                     return bt
-                new_regs = {k: int.from_bytes(raw[o : o + 8], "little") for k, o in MCTX.items()}
-                frames[-1].signal = int.from_bytes(signo, "little")
-                pc, sp = new_regs["rip"], new_regs["rsp"]
+                pc, sp = self.arch.pc(new_regs), self.arch.sp(new_regs)
                 regs, trap = new_regs, True
                 if ctx.vdso is not None and self._info(pc) is None:
                     # Interrupted in the vDSO (no Go frames there): the runtime's traceback starts
@@ -282,6 +276,14 @@ class Unwinder:
             regs = None
             pc, sp = lr, fp
 
+    def _signal_context(self, cfa: int) -> tuple[dict[str, int], int]:
+        """The registers the kernel saved in the signal frame above a signal trampoline whose CFA
+        (its caller's SP) is ``cfa``, and the signal number (layout: ``arch.sigframe``)."""
+        sf = self.arch.sigframe
+        raw = self.read(cfa + self._sig_lo, self._sig_len)
+        signo = _I32.unpack(self.read(cfa + sf.signo, 4))[0]
+        return {k: _U64.unpack_from(raw, o - self._sig_lo)[0] for k, o in sf.regs.items()}, signo
+
     def _snapshot(self, lo: int, hi: int) -> tuple[bytes, int] | None:
         try:
             return self.read(lo, hi - lo), lo
@@ -297,3 +299,4 @@ def _which_stack(sp: int, ctx: StackContext, default: str) -> str:
 
 
 _U64 = struct.Struct("<Q")
+_I32 = struct.Struct("<i")

@@ -24,7 +24,8 @@ The stepping rule is the Go runtime's own unwinder with ``usesLR`` (``runtime/tr
 Signal frames (``runtime.sigtramp``, TOPFRAME): the kernel's ``rt_sigframe`` begins at the SP the
 handler was entered with, which is sigtramp's ``fp``; the interrupted registers are read from there
 as :attr:`explorer.core.arch.Arch.sigframe` says (arm64: ``uc_mcontext`` at +304, x0 at +312, sp
-+560, pc +568) and unwinding goes on from them, LR included.
++560, pc +568) and unwinding goes on from them, LR included (from ``m.vdsoPC/vdsoSP``, with no LR,
+when the signal hit the vDSO, which has no Go frame information).
 
 System stacks (g0 or gsignal of a thread whose M runs a goroutine): ``runtime.morestack``,
 ``runtime.mcall``, ``runtime.systemstack`` past its prologue (``pcsp != 0``: in its prologue or
@@ -62,7 +63,6 @@ from explorer.goruntime.unwind import (
 )
 
 _U64 = struct.Struct("<Q")
-_I32 = struct.Struct("<i")
 
 
 class LRUnwinder(Unwinder):
@@ -71,16 +71,13 @@ class LRUnwinder(Unwinder):
 
     def __init__(self, pcln: Pclntab, read: Callable[[int, int], bytes], gofunc: int,
                  read_u64: Callable[[int], int] | None = None, arch: Arch = ARM64) -> None:
-        super().__init__(pcln, read, gofunc, read_u64)
+        super().__init__(pcln, read, gofunc, read_u64, arch)
         if not arch.uses_lr or arch.lr_reg is None:
             raise ValueError(f"{arch.name} does not use a link register")
-        self.arch = arch
         self.lr_reg: str = arch.lr_reg
         # The slot a signal handler pushes LR into when it fakes a call (runtime: alignUp(
         # sys.MinFrameSize, sys.StackAlign)).
         self.injected_slot = -(-arch.min_frame_size // arch.stack_align) * arch.stack_align
-        lo, hi = arch.sigframe.span
-        self._sig_lo, self._sig_len = lo, hi - lo
 
     def unwind(self, pc: int, sp: int, *, ctx: StackContext, trap: bool = True, stack: str = "g",
                regs: dict[str, int] | None = None, max_frames: int = MAX_FRAMES,
@@ -157,10 +154,16 @@ class LRUnwinder(Unwinder):
                     bt.truncated, bt.error = True, f"signal context unreadable: {e}"
                     return bt
                 pc, sp, lr = self.arch.pc(new_regs), self.arch.sp(new_regs), new_regs.get(self.lr_reg, 0)
+                regs, trap = new_regs, True
+                if ctx.vdso is not None and self._info(pc) is None:
+                    # Interrupted in the vDSO (no Go frames there): the runtime's traceback starts
+                    # where the M entered it, with no LR (initAt's lr0 = 0).
+                    pc, sp = ctx.vdso
+                    lr, regs, trap = 0, None, False
                 stack = _which_stack(sp, ctx, default=stack)
                 if stack == "g":
                     jumped_to_curg = True
-                regs, trap, innermost = new_regs, True, True
+                innermost = True
                 switches += 1
                 last = (-1, -1)
                 continue
@@ -217,10 +220,3 @@ class LRUnwinder(Unwinder):
                     pc = pushed
                 elif caller.delta == 0:
                     lr = pushed
-
-    def _signal_context(self, cfa: int) -> tuple[dict[str, int], int]:
-        """The registers the kernel saved in the signal frame at ``cfa``, and the signal number."""
-        sf = self.arch.sigframe
-        raw = self.read(cfa + self._sig_lo, self._sig_len)
-        signo = _I32.unpack(self.read(cfa + sf.signo, 4))[0]
-        return {k: _U64.unpack_from(raw, o - self._sig_lo)[0] for k, o in sf.regs.items()}, signo
