@@ -705,10 +705,11 @@ def testprog_scenarios(version: str) -> list[str]:
     return sorted(keep)
 
 
-def testprog_core(version: str, mode: str, scenario: str) -> CoreCase:
+def testprog_core(version: str, mode: str, scenario: str, arch: str = "amd64") -> CoreCase:
     """The core of one testprog scenario (built from Go ``version``'s own source) in ``mode``."""
     attempts = TESTPROG_RACY_ATTEMPTS if scenario in TESTPROG_RACY else TESTPROG_ATTEMPTS
-    return make_core(version, mode, scenario, prog="testprog", attempts=attempts, timeout=TESTPROG_TIMEOUT)
+    return make_core(version, mode, scenario, prog="testprog", arch=arch, attempts=attempts,
+                     timeout=TESTPROG_TIMEOUT)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,14 +7,19 @@ goroutine the runtime printed must be ours with the same id, status, frames and 
 tests/oracle.py for the rules), and what ``info`` says about the crash must agree with the print:
 the crashing goroutine, and the program's own line as the crash site (the ``go`` statement of
 ``go of nil func value``, the map write of ``concurrent map writes``).
+
+On arm64 (under qemu-user, see tests/corpus.py) the optimized build runs every scenario of the
+newest release and the named ones of 1.21 and 1.24: the link-register unwinder through stack
+overflows (morestack), faults in Go code, throws on the system stack, nested panics and deadlocks.
 """
 
 from __future__ import annotations
 
 import pytest
-from corpus import MODES, TESTPROG_NAMED, case_id
+from corpus import ARM64_FULL_VERSIONS, MODES, TESTPROG_NAMED, case_id
 from corpus import testprog_core as make_testprog_core
 from corpus import testprog_scenarios as runtime_testprog_scenarios
+from gotools import corpus_arches
 from gotools import test_versions as selected_versions  # not test_*: pytest would collect it
 from oracle import crash_problems, goroutine_problems, runtime_stack_problems, thread_section_problems
 
@@ -25,12 +30,17 @@ from explorer.goruntime.process import GoProcess
 FULL_MATRIX = ("1.21.13", "1.24.11", "1.27.3")
 
 
-def _cases() -> list[tuple[str, str, str]]:
-    out = []
+def _cases() -> list[tuple]:
+    out: list[tuple] = []
     for v in selected_versions():
         for s in runtime_testprog_scenarios(v):
             modes = MODES if v in FULL_MATRIX or s in TESTPROG_NAMED else ("opt",)
             out += [(v, m, s) for m in modes]
+    if "arm64" in corpus_arches():
+        arm64 = [v for v in selected_versions() if v in ARM64_FULL_VERSIONS]
+        for v in arm64:
+            out += [(v, "opt", s, (), "arm64") for s in runtime_testprog_scenarios(v)
+                    if v == arm64[-1] or s in TESTPROG_NAMED]
     return out
 
 
@@ -38,8 +48,8 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_testprog_core_matches_runtime(case: tuple[str, str, str]) -> None:
-    core_case = make_testprog_core(*case)
+def test_testprog_core_matches_runtime(case: tuple) -> None:
+    core_case = make_testprog_core(*case[:3], arch=case[4] if len(case) > 4 else "amd64")
     with GoProcess.open(core_case.core, core_case.binary) as proc:
         problems = goroutine_problems(proc, core_case.trace)
         problems += runtime_stack_problems(proc, core_case.trace)
