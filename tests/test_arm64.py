@@ -35,7 +35,7 @@ from typing import Any
 
 import gotools
 import pytest
-from corpus import ARM64_FULL_VERSIONS, CoreCase, build, make_core
+from corpus import ARM64_FULL_VERSIONS, CoreCase, arm64_cases, build, case_id, make_core
 
 from explorer.core.arch import ARCHES, ARM64, arch_named
 from explorer.core.elfcore import NT_FILE, NT_SIGINFO
@@ -104,6 +104,20 @@ def test_signal_frames_hold_the_printed_registers(version: str, arch: str) -> No
                 assert fault == s.registers["fault"]
             # The unwinder carries on from the interrupted pc and sp.
             assert after is not None and (after.pc, after.sp) == (want[desc.pc_reg], want[desc.sp_reg])
+
+
+@pytest.mark.parametrize("core_case", arm64_cases(), ids=case_id, indirect=True)
+def test_threads_and_crash_match_runtime(core_case: CoreCase) -> None:
+    """Beyond test_goroutines' checks, on the arm64 corpus: what each other thread printed in its
+    SIGQUIT section follows its signal frame in our view of it, the runtime stack of a throw, and
+    info's crash (tests/oracle.py)."""
+    from oracle import crash_problems, runtime_stack_problems, thread_section_problems
+
+    with opened(core_case) as proc:
+        problems = runtime_stack_problems(proc, core_case.trace)
+        problems += thread_section_problems(proc, core_case.trace)
+        problems += crash_problems(proc, core_case)
+    assert not problems, "\n".join(problems)
 
 
 # --------------------------------------------------------------------------------------------------
