@@ -206,30 +206,37 @@ def test_threads_found_by_procid_without_g_register(arch: str, tmp_path: Path) -
 
 @pytest.mark.parametrize("version", ARM64_VERSIONS)
 def test_layout_table_matches_arm64_dwarf(version: str) -> None:
+    """Offsets, struct sizes and recorded field sizes of the arm64 table equal the DWARF of arm64
+    builds of the crasher and the heap program (amd64's differ: runtime.mheap, runtime.p)."""
     from elftools.elf.elffile import ELFFile
 
     from explorer.binary.dwarf import GoDwarf
-    from explorer.goruntime.layout import RUNTIME_FIELDS, DwarfLayout, TableLayout, go_minor
+    from explorer.goruntime.layout import RUNTIME_FIELDS, SIZED_STRUCTS, DwarfLayout, TableLayout, go_minor
 
     minor = go_minor("go" + version)
     assert minor is not None
     table = TableLayout(minor, "arm64")
-    with open(build(version, "opt", arch="arm64"), "rb") as fh:
-        dwarf = GoDwarf.from_elffile(ELFFile(fh))
-        assert dwarf is not None
-        dl = DwarfLayout(dwarf)
-        checked = 0
-        for struct_name, fields in RUNTIME_FIELDS.items():
-            size = dl.size(struct_name)
-            if size is None:
-                continue
-            assert table.size(struct_name) == size, struct_name
-            for f in fields:
-                got = dl.offset(struct_name, f)
-                if got is not None:
+    checked = 0
+    for prog in ("crasher", "heapprog"):
+        with open(build(version, "opt", prog, arch="arm64"), "rb") as fh:
+            dwarf = GoDwarf.from_elffile(ELFFile(fh))
+            assert dwarf is not None
+            dl = DwarfLayout(dwarf)
+            for struct_name, fields in RUNTIME_FIELDS.items():
+                size = dl.size(struct_name)
+                if size is None:
+                    continue
+                assert table.size(struct_name) == size, struct_name
+                for f in fields:
+                    got = dl.offset(struct_name, f)
+                    if got is None:
+                        continue
                     assert table.offset(struct_name, f) == got, f"{struct_name}.{f}"
+                    if struct_name in SIZED_STRUCTS:
+                        assert table.field_size(struct_name, f) == dl.field_size(struct_name, f), f"{struct_name}.{f}"
                     checked += 1
-        assert checked > 50
+    assert checked > 150
+    assert table.size("runtime.mheap") != TableLayout(minor, "amd64").size("runtime.mheap")
 
 
 # --------------------------------------------------------------------------------------------------

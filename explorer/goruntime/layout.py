@@ -145,9 +145,6 @@ class TableLayout:
             raise LayoutError("this installation lacks its runtime layout table (explorer/goruntime/layouts.json), "
                               "which binaries without DWARF need: reinstall gocore-tui")
         table = tables.get(key)
-        if table is None and arch == "arm64":
-            # arm64's layouts are recorded only where they differ from amd64's (scripts/gen_layouts.py).
-            table = tables.get(f"1.{minor}/amd64")
         if table is None:
             raise LayoutError(f"no runtime layout table for Go 1.{minor} on {arch}, and no DWARF")
         self._t: dict[str, Any] = table
