@@ -445,7 +445,12 @@ class _Runtime:
         crashed = self.crashed_thread is not None and self.crashed_thread.tid == ti.tid
         tbt = self.thread_backtrace(ti, max_frames)
         first_g = next((i for i, f in enumerate(tbt.frames) if f.stack == "g"), None)
-        if g.syscallsp or first_g is None:
+        if first_g is None and not g.syscallsp and tbt.truncated:
+            # The thread's frames broke off before reaching the goroutine's stack (a signal context
+            # or a frame the core lost): its `sched` is stale while it runs, so say where it stopped
+            # rather than go on from there.
+            own = Backtrace([], True, tbt.error)
+        elif g.syscallsp or first_g is None:
             own = self._parked_backtrace(g, max_frames)
         elif first_g == 0:
             return tbt
