@@ -29,8 +29,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from protoc import decode_raw_many, descriptor_set  # noqa: E402
 
+from explorer.payload.annotate import annotate  # noqa: E402
 from explorer.payload.detect import recognize  # noqa: E402
-from explorer.payload.typed import Schema, annotate, decode_typed  # noqa: E402
+from explorer.payload.schema import Schema  # noqa: E402
+from explorer.payload.typed import decode_typed  # noqa: E402
 from explorer.payload.wire import decode_raw  # noqa: E402
 from explorer.render.payload import fields_json, raw_text, typed_text  # noqa: E402
 

@@ -58,7 +58,7 @@ def _check_options(args: argparse.Namespace) -> None:
 def _load_schema(args: argparse.Namespace) -> Any:
     if not args.proto:
         return None
-    from explorer.payload.typed import Schema
+    from explorer.payload.schema import Schema
 
     schema = Schema.load(args.proto)
     schema.message(args.msg_type)  # a clear error before the core is opened
@@ -181,7 +181,8 @@ def emit(data: bytes, fmt: str, schema: Any, type_name: str | None, *, as_json: 
 
 def _typed(data: bytes, schema: Any, type_name: str | None) -> tuple[str, Any, str | None, str]:
     """(type, annotated tree, failure or None, protoc --decode text) of ``data`` as ``type_name``."""
-    from explorer.payload.typed import annotate, decode_typed
+    from explorer.payload.annotate import annotate
+    from explorer.payload.typed import decode_typed
     from explorer.render.payload import typed_text
 
     assert type_name is not None

@@ -48,7 +48,7 @@ def order_body() -> bytes:
     (number 99, unknown to orders.proto) at the end."""
     from google.protobuf import message_factory
 
-    from explorer.payload.typed import Schema
+    from explorer.payload.schema import Schema
 
     schema = Schema.load(descriptor_set("orders.proto"))
     order = message_factory.GetMessageClass(schema.message(TYPE))()

@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from payload_gen import fill_sink, garbage, tag, unknown_fields, varint, wire_message
 from protoc import decode_many, decode_raw_many, descriptor_set
 
-from explorer.payload.typed import Schema, annotate, decode_typed
+from explorer.payload.annotate import annotate
+from explorer.payload.schema import Schema
+from explorer.payload.typed import decode_typed
 from explorer.payload.wire import LEN, SGROUP, decode_raw
 from explorer.render.payload import cescape, raw_text, typed_text
 
@@ -259,7 +261,7 @@ def test_annotate_names_fields(kitchen: tuple[Schema, Path, Any]) -> None:
 
 
 def test_schema_errors(tmp_path: Path) -> None:
-    from explorer.payload.typed import SchemaError
+    from explorer.payload.schema import SchemaError
 
     bad = tmp_path / "bad.desc"
     bad.write_bytes(b"\xff\xff")
