@@ -386,7 +386,8 @@ def _garbage_cases(proc: GoProcess) -> list[tuple[str, bytes]]:
 
 @pytest.mark.parametrize("version", [VERSIONS[0], VERSIONS[-1]])
 def test_garbage_is_unreadable(version: str) -> None:
-    from explorer.goruntime.values import Loc, decoder
+    from explorer.goruntime.decode import decoder
+    from explorer.goruntime.values import Loc
 
     case = values_case(version, "noopt")
     proc = open_case(case)
@@ -423,7 +424,8 @@ def test_fuzzed_headers_never_crash(version: str) -> None:
     """Random bytes decoded as every type the program uses: always a value tree, quickly."""
     import random
 
-    from explorer.goruntime.values import Loc, decoder
+    from explorer.goruntime.decode import decoder
+    from explorer.goruntime.values import Loc
 
     case = values_case(version, "noopt")
     proc = open_case(case)
@@ -492,8 +494,8 @@ def test_register_locations(version: str, arch: str) -> None:
 
     from explorer.binary.dwarf import Variable as DwarfVariable
     from explorer.core.arch import arch_named
+    from explorer.goruntime.decode import decoder
     from explorer.goruntime.unwind import Frame
-    from explorer.goruntime.values import decoder
     from explorer.goruntime.variables import FrameScope, dwarf_regs, scope_variables
 
     case = values_case(version, "noopt", arch)

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 from explorer.core.arch import AMD64, ARM64, arch_named
 from explorer.errors import ExplorerError
+from explorer.goruntime.decode import Decoder, decoder
 from explorer.goruntime.unwind import Frame
-from explorer.goruntime.values import PTR, Decoder, GenericDict, Loc, Value, Variable, decoder, unreadable
+from explorer.goruntime.values import PTR, GenericDict, Loc, Value, Variable, unreadable
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import LogicalFrame, Subprogram

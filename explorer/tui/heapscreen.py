@@ -257,7 +257,8 @@ def object_detail(heap: Any, addr: int) -> Text:
 
 def object_value_text(heap: Any, i: int) -> str:
     """The object's value, pretty-printed through its type (DWARF; the type descriptor's DWARF twin)."""
-    from explorer.goruntime.values import Loc, decoder
+    from explorer.goruntime.decode import decoder
+    from explorer.goruntime.values import Loc
     from explorer.render.values import pretty
 
     tp = heap.types

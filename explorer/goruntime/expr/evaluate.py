@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import explorer.goruntime.expr.ops as ops
 from explorer.errors import ExplorerError, ExpressionError
+from explorer.goruntime.decode import Decoder, decoder
 from explorer.goruntime.expr.ops import Const, Operand
 from explorer.goruntime.expr.syntax import (
     AddrOf,
@@ -42,7 +43,7 @@ from explorer.goruntime.expr.syntax import (
     type_of_node,
 )
 from explorer.goruntime.expr.types import PTR, array_of, pointer_to, resolve_type, slice_of
-from explorer.goruntime.values import Decoder, Loc, Value, decoder
+from explorer.goruntime.values import Loc, Value
 
 if TYPE_CHECKING:
     from explorer.goruntime.goroutines import Goroutine

@@ -35,7 +35,7 @@ from explorer.goruntime.values import Loc, Value
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoType
-    from explorer.goruntime.values import Decoder
+    from explorer.goruntime.decode import Decoder
 
 #: String bytes compared at most (a garbage length must not make a 1 GB read).
 MAX_COMPARE = 1 << 20

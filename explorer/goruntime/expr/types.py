@@ -15,7 +15,7 @@ from explorer.goruntime.expr.syntax import TypeExpr
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoType
-    from explorer.goruntime.values import Decoder
+    from explorer.goruntime.decode import Decoder
 
 PTR = 8
 _TAG_BASE, _TAG_POINTER, _TAG_ARRAY, _TAG_STRUCT = 0x24, 0x0F, 0x01, 0x13
