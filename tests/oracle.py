@@ -114,6 +114,22 @@ def block_problem(block: PrintedGoroutine, ours: Sequence[Frame], *, outer: bool
     return None if why is None else f"before the elision: {why}"
 
 
+def moved_on_problem(block: PrintedGoroutine, ours: Sequence[Frame]) -> str | None:
+    """A goroutine printed runnable that ran on before the core was written: the function it was
+    printed in is still its frame (further on in it), the printed callers are ours outermost, and
+    what it called since (gopark...) is inside."""
+    frames = block.frames
+    if block.elided or not frames:
+        return block_problem(block, ours, outer=True)
+    at = len(ours) - len(frames)
+    why = _run_problem(frames[1:], ours, at + 1)
+    if why is not None:
+        return why
+    if at < 0 or printed_name(ours[at].function) != frames[0].function:
+        return f"frame {at}: not in {frames[0].function}, where the runtime printed it"
+    return None
+
+
 def goroutine_problems(proc: GoProcess, trace: RuntimeTrace) -> list[str]:
     """Every difference between our goroutines and the runtime's print: ids, statuses, frames,
     creators."""
@@ -133,7 +149,12 @@ def goroutine_problems(proc: GoProcess, trace: RuntimeTrace) -> list[str]:
         # A goroutine the runtime printed waiting may have been readied (not run) before the core
         # was written: 1.21 dumps core only after every thread has printed its stack.
         woken = g.status == "runnable" and rg.wait_reason not in ("running", "runnable", "syscall")
-        if g.header_status != rg.wait_reason and not woken:
+        # And the other way: freezetheworld is best effort, so a goroutine printed runnable may have
+        # been run by a thread not yet stopped, and parked again (1.24's finalizer goroutine, printed
+        # at runfinq's entry, in the core in "finalizer wait"). Its printed frames must then be the
+        # outer part of ours, as for the crashing goroutine.
+        ran_on = rg.wait_reason == "runnable" and g.status == "waiting"
+        if g.header_status != rg.wait_reason and not woken and not ran_on:
             problems.append(f"goroutine {gid}: status {g.header_status!r} != {rg.wait_reason!r} ({rg.status})")
         bt = proc.backtrace(g)
         is_crashed = crashed is not None and crashed.addr == g.addr
@@ -142,7 +163,8 @@ def goroutine_problems(proc: GoProcess, trace: RuntimeTrace) -> list[str]:
         for block in trace.goroutines:
             if block.id != gid or not block.frames:
                 continue
-            why = block_problem(block, bt.frames, outer=is_crashed)
+            why = (moved_on_problem(block, bt.frames) if ran_on
+                   else block_problem(block, bt.frames, outer=is_crashed))
             if why is not None:
                 problems.append(f"goroutine {gid} ({'crashing, ' if is_crashed else ''}section {block.section}): "
                                 f"{why}")

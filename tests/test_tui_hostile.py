@@ -10,6 +10,7 @@ must be as they were after the TUI has shown every one of those strings.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,12 @@ def test_hostile_core_leaves_the_terminal_title_and_clipboard_alone(tmux_app: An
     assert "\\x1b]0;PWNED-TITLE" in s  # shown escaped, Go-style
     unchanged("the first screen")
 
-    t.command("goroutine 18")  # the goroutine with the hostile pprof labels
-    t.wait_text("Backtrace: goroutine 18 [")
+    # The goroutine with the hostile pprof labels: Go 1.27's traceback prints them in its header.
+    labelled = re.search(r"^goroutine (\d+) .*LABEL-TITLE.*:$", case.stderr, re.M)
+    assert labelled, "the runtime printed no goroutine with the hostile labels"
+    gid = labelled[1]
+    t.command(f"goroutine {gid}")
+    t.wait_text(f"Backtrace: goroutine {gid} [")
     unchanged("the labelled goroutine")
     t.command("goroutine 1")
     t.wait_text("Backtrace: goroutine 1 [")
