@@ -1,0 +1,270 @@
+"""The goroutine list: every goroutine (100,000 rows stay fast), flat or grouped (by stack, or by a
+pprof label), filtered; each row with its status, where it is in the program's code, its thread and
+its pprof labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widget import Widget
+
+from explorer.tui.guard import guarded
+from explorer.tui.lines import LineList
+from explorer.tui.safetext import safe
+
+#: The goroutine list's status column is at most this wide.
+MAX_STATUS_WIDTH = 32
+
+@dataclass
+class GroupRow:
+    """A group of goroutines parked at the same stack."""
+
+    index: int
+    status: str
+    goroutines: list[Any]
+
+
+@dataclass
+class GoroutineRows:
+    """What the goroutine list shows: flat, or grouped; filtered by a set of g addresses."""
+
+    goroutines: list[Any] = field(default_factory=list)
+    groups: list[GroupRow] | None = None
+    grouped: bool = False
+    keep: set[int] | None = None  # g addresses that pass the filter (None: all)
+    expanded: set[int] = field(default_factory=set)  # expanded group indexes
+
+    def rows(self) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        keep = self.keep
+        if self.grouped and self.groups is not None:
+            for grp in self.groups:
+                members = [g for g in grp.goroutines if keep is None or g.addr in keep]
+                if not members:
+                    continue
+                out.append(("group", GroupRow(grp.index, grp.status, members)))
+                if grp.index in self.expanded:
+                    out.extend(("g", g) for g in members)
+            return out
+        return [("g", g) for g in self.goroutines if keep is None or g.addr in keep]
+
+
+class GoroutineList(LineList):
+    """Every goroutine (100,000 rows stay fast): id, status or wait reason, where it is in user code."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("G", "toggle_group", "Group", tooltip="Group goroutines parked at the same stack"),
+        Binding("slash", "filter", "Filter", tooltip="Filter goroutines by function, file, status or id"),
+        Binding("right,l", "expand", "Expand group", show=False),
+        Binding("left,h", "collapse", "Collapse group", show=False),
+    ]
+
+    class Selected(Message):
+        """The cursor is on goroutine ``g`` (None for an empty list)."""
+
+        def __init__(self, g: Any) -> None:
+            super().__init__()
+            self.g = g
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.data = GoroutineRows()
+        self.where: dict[int, tuple[str, str]] = {}  # g addr -> (function, file:line) of its user frame
+        self.crashed_addr: int | None = None
+        self.id_width = 6
+        self.status_width = 22
+        self._items: list[tuple[str, Any]] = []
+        self._row_of: dict[int, int] = {}
+
+    def set_goroutines(self, gs: list[Any], crashed_addr: int | None) -> None:
+        self.crashed_addr = crashed_addr
+        if crashed_addr is not None:  # the crashing goroutine first, as the runtime prints it
+            gs = sorted(gs, key=lambda g: g.addr != crashed_addr)
+        self.data.goroutines = gs
+        self.id_width = max((len(str(g.id)) for g in gs), default=1)
+        # As wide as the longest status (the runtime's wait reasons are up to 25 characters,
+        # "GOMAXPROCS updater (idle)"); a longer one (garbage) ends in "…". The backtrace's title
+        # has the full status (", locked to thread"...).
+        self.status_width = min(MAX_STATUS_WIDTH, max((len(safe(g.header_status)) for g in gs), default=8))
+        self.set_row_count(0, 0)
+        self.rebuild()
+
+    def rebuild(self, keep_selection: bool = True) -> None:
+        current = self.current_goroutine() if keep_selection else None
+        self._items = self.data.rows()
+        self._row_of = {}
+        for i, (kind, obj) in enumerate(self._items):
+            if kind == "g":
+                self._row_of.setdefault(obj.addr, i)
+        self.set_row_count(len(self._items), 160)
+        self.set_subtitle(self._subtitle())
+        if current is not None and not self.show_goroutine(current, notify=False) and self._items:
+            # The selected goroutine is filtered out: select the first one shown.
+            self.set_cursor(0, notify=True)
+
+    def set_subtitle(self, text: str) -> None:
+        """The subtitle of the pane around the list (the list itself has no border)."""
+        parent = self.parent
+        target = parent if isinstance(parent, Widget) and parent.id == "goroutines-pane" else self
+        target.border_subtitle = text
+
+    def _subtitle(self) -> str:
+        total = len(self.data.goroutines)
+        shown = sum(1 for k, _ in self._items if k == "g") if not self.data.grouped else None
+        parts = []
+        if self.data.keep is not None:
+            n = len(self.data.keep)
+            parts.append(f"{n} of {total} match")
+        elif shown is not None:
+            parts.append(f"{total}")
+        if self.data.grouped and self.data.groups is not None:
+            parts.append(f"{len(self._items)} rows, grouped")
+        return " · ".join(parts)
+
+    def set_where(self, where: dict[int, tuple[str, str]]) -> None:
+        self.where.update(where)
+        self.invalidate()
+
+    def set_groups(self, groups: list[GroupRow]) -> None:
+        self.data.groups = groups
+        self.rebuild()
+
+    def set_filter(self, keep: set[int] | None) -> None:
+        self.data.keep = keep
+        self.rebuild()
+
+    def current_goroutine(self) -> Any:
+        if not self._items:
+            return None
+        kind, obj = self._items[min(self.cursor, len(self._items) - 1)]
+        return obj.goroutines[0] if kind == "group" else obj
+
+    def show_goroutine(self, g: Any, *, notify: bool = False) -> bool:
+        """Put the cursor on ``g`` (expanding its group); False if it is filtered out."""
+        i = self._row_of.get(g.addr)
+        if i is None and self.data.grouped and self.data.groups:
+            for grp in self.data.groups:
+                if any(x.addr == g.addr for x in grp.goroutines):
+                    self.data.expanded.add(grp.index)
+                    self.rebuild(keep_selection=False)
+                    i = self._row_of.get(g.addr)
+                    break
+        if i is None:
+            return False
+        self.set_cursor(i, notify=notify, center=True)
+        return True
+
+    def row_text(self, index: int) -> Text:
+        kind, obj = self._items[index]
+        t = Text(no_wrap=True, end="")
+        if kind == "group":
+            grp: GroupRow = obj
+            first = grp.goroutines[0]
+            t.append("▾ " if grp.index in self.data.expanded else "▸ ", style="bold")
+            t.append(f"{len(grp.goroutines):>5}× ", style="bold magenta")
+            t.append(f"[{safe(grp.status)}] ", style="yellow")
+            self._append_where(t, first)
+            return t
+        g = obj
+        indent = "    " if self.data.grouped else ""
+        crashed = g.addr == self.crashed_addr
+        t.append(indent)
+        t.append("✖ " if crashed else "  ", style="bold red")
+        t.append(f"{g.id:>{self.id_width}} ", style="bold red" if crashed else "bold")
+        status = safe(g.header_status)
+        if len(status) > self.status_width:
+            status = status[: self.status_width - 1] + "…"
+        t.append(f"{status:<{self.status_width}} ", style="green" if g.status == "running" else "yellow")
+        self._append_where(t, g)
+        if g.thread is not None:
+            t.append(f"  thread {g.thread}", style="dim")
+        return t
+
+    def _append_where(self, t: Text, g: Any) -> None:
+        w = self.where.get(g.addr)
+        if w is None:
+            t.append("…", style="dim")
+            return
+        t.append(safe(w[0]))
+        t.append(f"  {safe(w[1])}", style="dim")
+
+    @guarded
+    def action_toggle_group(self) -> None:
+        self.post_message(GroupRequested(not self.data.grouped))
+
+    def apply_grouping(self, grouped: bool) -> None:
+        self.data.grouped = grouped
+        self.rebuild()
+
+    @guarded
+    def action_filter(self) -> None:
+        opener = getattr(self.screen, "open_filter", None)
+        if opener is not None:
+            opener()
+        else:
+            self.post_message(FilterRequested())
+
+    @guarded
+    def action_expand(self) -> None:
+        if self._items and self._items[self.cursor][0] == "group":
+            grp = self._items[self.cursor][1]
+            if grp.index not in self.data.expanded:
+                self.data.expanded.add(grp.index)
+                self.rebuild()
+
+    @guarded
+    def action_collapse(self) -> None:
+        if not self._items:
+            return
+        kind, obj = self._items[self.cursor]
+        if kind == "group":
+            self.data.expanded.discard(obj.index)
+            self.rebuild()
+            return
+        if self.data.grouped and self.data.groups:  # from a member: collapse its group
+            for grp in self.data.groups:
+                if grp.index in self.data.expanded and any(x.addr == obj.addr for x in grp.goroutines):
+                    self.data.expanded.discard(grp.index)
+                    self.rebuild(keep_selection=False)
+                    for i, (k, o) in enumerate(self._items):
+                        if k == "group" and o.index == grp.index:
+                            self.set_cursor(i, notify=False)
+                    return
+
+    @guarded
+    def action_activate(self) -> None:
+        if not self._items:
+            return
+        kind, obj = self._items[self.cursor]
+        if kind == "group":
+            if obj.index in self.data.expanded:
+                self.action_collapse()
+            else:
+                self.action_expand()
+            return
+        super().action_activate()
+
+
+def full_status(g: Any) -> str:
+    """The goroutine's status as the runtime's traceback header has it between brackets: the wait
+    reason (or status), `` (scan)``, ``, locked to thread``."""
+    text = g.header_status
+    if getattr(g, "scan", False):
+        text += " (scan)"
+    if getattr(g, "lockedm", 0):
+        text += ", locked to thread"
+    return str(text)
+
+
+class GroupRequested(Message):
+    def __init__(self, grouped: bool) -> None:
+        super().__init__()
+        self.grouped = grouped
+
+
+class FilterRequested(Message):
+    pass
