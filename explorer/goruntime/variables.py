@@ -14,7 +14,9 @@ are evaluated:
 - a variable moved to the heap is described as ``&name`` of type ``*T``: it is shown as ``name``
   through the pointer, as Go code sees it;
 - a local declared after the frame's current line is not shown (its slot holds garbage);
-- generic functions: ``.dict`` is evaluated first and resolves shape-typed variables.
+- generic functions: ``.dict`` is evaluated first and resolves shape-typed variables;
+- Go 1.27 also describes the words of split variables (``body.ptr``, ``body.len``...): they are
+  folded back into the variable (:mod:`explorer.goruntime.pieces`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 from explorer.core.arch import AMD64, ARM64, arch_named
 from explorer.errors import ExplorerError
 from explorer.goruntime.decode import Decoder, decoder
+from explorer.goruntime.pieces import merge_split_variables, split_name
 from explorer.goruntime.unwind import Frame
 from explorer.goruntime.values import PTR, GenericDict, Loc, Value, Variable, unreadable
 
@@ -210,6 +213,17 @@ def _evaluate(dec: Decoder, scope: FrameScope, var: DwarfVariable, gdict: Generi
     return dec.decode(var.type, loc, gdict=gdict)
 
 
+def _raw_bytes(dec: Decoder, scope: FrameScope, var: DwarfVariable, size: int) -> bytes | None:
+    """The first ``size`` bytes of ``var`` at the frame, or None where they are not known."""
+    loc, _why = _location(dec, scope, var)
+    if loc is None:
+        return None
+    try:
+        return loc.read(dec.mem, 0, size)
+    except ExplorerError:
+        return None
+
+
 def _deref_escaped(dec: Decoder, v: Value, var: DwarfVariable) -> Value:
     """``&x`` (x moved to the heap) shown as x: the pointer's target."""
     if v.kind == "unreadable":
@@ -228,6 +242,7 @@ def scope_variables(proc: GoProcess, scope: FrameScope) -> list[Variable]:
     dec = decoder(proc)
     line = scope.frame.line
     out: list[Variable] = []
+    dvars: list[DwarfVariable] = []
     seen: dict[str, int] = {}
     for var in scope.logical.variables:
         name = var.name
@@ -253,9 +268,14 @@ def scope_variables(proc: GoProcess, scope: FrameScope) -> list[Variable]:
             i = seen[shown]
             if out[i].value.kind == "unreadable" and value.kind != "unreadable":
                 out[i] = Variable(shown, out[i].kind, value, var.decl_line)
+                dvars[i] = var
             continue
         seen[shown] = len(out)
         out.append(v)
+        dvars.append(var)
+    if any(split_name(dv.name) for dv in dvars):
+        out = [v for _dv, v in merge_split_variables(dec, scope, list(zip(dvars, out, strict=True)),
+                                                     lambda dv, n: _raw_bytes(dec, scope, dv, n))]
     args = [v for v in out if v.kind == "arg"]
     locs = sorted((v for v in out if v.kind != "arg"), key=lambda v: v.decl_line or 0)
     return args + locs
