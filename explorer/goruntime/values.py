@@ -336,6 +336,9 @@ class Value:
             if not self.value:
                 return None
             tgt = self.target()
+            if tgt is not None and tgt.kind in ("slice", "string"):
+                # x &body, save p (a *[]byte, *string): the bytes it holds, not its 24-byte header
+                return tgt.byte_range()
             size = tgt.size if tgt is not None and tgt.size is not None else 0
             return int(self.value), int(size)
         if k == "iface":
