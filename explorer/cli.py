@@ -51,7 +51,10 @@ def build_parser() -> _Parser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--stacks", action="store_true", help="include every goroutine's backtrace")
     p.add_argument("--group", action="store_true", help="collapse goroutines with the same stack")
-    p.add_argument("--filter", metavar="TEXT", help="only goroutines whose stack, status or wait reason matches")
+    p.add_argument("--filter", metavar="TEXT",
+                   help="only goroutines whose stack, status, wait reason or pprof labels (key=value) match")
+    from explorer.cli_commands import add_label_options
+    add_label_options(p)
     p.add_argument("--format", choices=("text", "traceback"), default="text",
                    help="traceback: print the core as a GOTRACEBACK=all traceback")
 

@@ -7,12 +7,16 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from explorer.cli_common import emit_json, open_process, resolve_goroutine
 from explorer.errors import ExplorerError
 from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
 from explorer.render.text import safe
+
+if TYPE_CHECKING:
+    from explorer.goruntime.selection import GoroutineQuery
 
 
 def _hex(v: int | None) -> str:
@@ -117,24 +121,71 @@ def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> 
         print(f"\t{safe(cb[1])}:{cb[2]} +{cb[3] - (fn.entry if fn else cb[3]):#x}")
 
 
+def add_label_options(p: argparse.ArgumentParser) -> None:
+    """``goroutines``' delve-style label options: ``-with label K=V``, ``-without``, ``-group label K``."""
+    p.add_argument("-with", "--with", dest="with_", nargs=2, action="append", default=[],
+                   metavar=("label", "KEY[=VALUE]"),
+                   help="only goroutines with pprof label KEY (equal to VALUE); repeatable (delve's -with label)")
+    p.add_argument("-without", "--without", dest="without", nargs=2, action="append", default=[],
+                   metavar=("label", "KEY[=VALUE]"), help="leave out goroutines with pprof label KEY (=VALUE)")
+    p.add_argument("-group", "--group-label", dest="group_label", nargs=2, metavar=("label", "KEY"),
+                   help="one group per value of pprof label KEY, then those without it (delve's -group label)")
+
+
+def _query(args: argparse.Namespace) -> GoroutineQuery:
+    from explorer.cli import UsageError
+    from explorer.goruntime.selection import GoroutineQuery, group_label_key, label_condition
+
+    try:
+        conditions = [label_condition(k, a) for k, a in getattr(args, "with_", None) or []]
+        conditions += [label_condition(k, a, negate=True) for k, a in getattr(args, "without", None) or []]
+        group = getattr(args, "group_label", None)
+        key = group_label_key(*group) if group else None
+    except ExplorerError as e:
+        raise UsageError(f"gocore-tui goroutines: {e}") from None
+    return GoroutineQuery(args.filter or "", conditions, key)
+
+
 def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
-    from explorer.goruntime.grouping import matches
+    from explorer.goruntime.selection import select_goroutines
 
     gs = list(proc.goroutines)
     crashed = proc.crashed_goroutine
     if crashed is not None:  # the crashing goroutine first, as the runtime prints it
         gs.sort(key=lambda g: g.addr != crashed.addr)
-    if args.filter:
-        gs = [g for g in gs if matches(proc, g, args.filter)]
-    return gs
+    return select_goroutines(proc, gs, _query(args))
+
+
+def _print_label_groups(proc: GoProcess, gs: list[Goroutine], key: str, as_json: bool) -> None:
+    """``goroutines -group label KEY``: each value's goroutines, then those without the label."""
+    from explorer.goruntime.selection import group_by_label
+
+    groups = group_by_label(proc, gs, key)
+    if as_json:
+        emit_json([{"label": key, "value": grp.key[1], "count": grp.count, "ids": [g.id for g in grp.goroutines]}
+                   for grp in groups])
+        return
+    for i, grp in enumerate(groups):
+        if i:
+            print()
+        print(f"{safe(grp.status)}: {grp.count} goroutine{'s' if grp.count != 1 else ''}")
+        for g in grp.goroutines:
+            print(_goroutine_row(proc, g))
 
 
 def cmd_goroutines(args: argparse.Namespace) -> int:
+    from explorer.cli import UsageError
     from explorer.goruntime.grouping import group_goroutines
     from explorer.goruntime.model import app_frame, goroutine_dict
 
+    _query(args)  # bad label options are usage errors, before the core is opened
+    if args.group and getattr(args, "group_label", None):
+        raise UsageError("gocore-tui goroutines: --group (by stack) and -group label KEY exclude each other")
     with _open_then_check_unwinding(args) as proc:
         gs = _selected(proc, args)
+        if getattr(args, "group_label", None):
+            _print_label_groups(proc, gs, _query(args).group_label or "", args.json)
+            return 0
         if args.format == "traceback":
             for i, g in enumerate(gs):
                 if i:
@@ -175,13 +226,23 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                 _print_traceback(proc, g)
                 print()
                 continue
-            frames = proc.backtrace(g).frames
-            u = app_frame(frames) or (frames[0] if frames else None)
-            where = f"{safe(u.function)} {safe(u.file)}:{u.line}" if u else "?"
-            mark = " *" if proc.crashed_goroutine is not None and g.addr == proc.crashed_goroutine.addr else ""
-            thread = f" [thread {g.thread}]" if g.thread is not None else ""
-            print(f"{g.id:>7} {safe(g.header_status):<22} {where}{thread}{mark}")
+            print(_goroutine_row(proc, g))
     return 0
+
+
+def _goroutine_row(proc: GoProcess, g: Goroutine) -> str:
+    """One line of the goroutine list: id, status, where in the program's code, thread, pprof
+    labels, and ``*`` for the crashing goroutine."""
+    from explorer.goruntime.labels import format_labels
+    from explorer.goruntime.model import app_frame, labels_of
+
+    frames = proc.backtrace(g).frames
+    u = app_frame(frames) or (frames[0] if frames else None)
+    where = f"{safe(u.function)} {safe(u.file)}:{u.line}" if u else "?"
+    mark = " *" if proc.crashed_goroutine is not None and g.addr == proc.crashed_goroutine.addr else ""
+    thread = f" [thread {g.thread}]" if g.thread is not None else ""
+    labels = format_labels(labels_of(proc, g))
+    return f"{g.id:>7} {safe(g.header_status):<22} {where}{thread}{' ' + safe(labels) if labels else ''}{mark}"
 
 
 def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None:

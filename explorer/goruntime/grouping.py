@@ -41,9 +41,15 @@ def group_goroutines(proc: GoProcess, gs: Iterable[Goroutine]) -> list[Goroutine
 
 
 def matches(proc: GoProcess, g: Goroutine, text: str) -> bool:
-    """Case-insensitive match of ``text`` against status, wait reason, functions and files."""
+    """Case-insensitive match of ``text`` against status, wait reason, pprof labels (``key=value``,
+    see :func:`explorer.goruntime.labels.labels_match`), functions and files."""
+    from explorer.goruntime.labels import labels_match
+    from explorer.goruntime.model import labels_of
+
     t = text.lower()
     if t in g.status.lower() or (g.wait_reason and t in g.wait_reason.lower()) or t == str(g.id):
+        return True
+    if g.labels_ptr and labels_match(labels_of(proc, g), t):
         return True
     for f in proc.backtrace(g).frames:
         if t in f.function.lower() or t in f.file.lower() or t in f"{f.file}:{f.line}".lower():

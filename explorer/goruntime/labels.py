@@ -1,13 +1,24 @@
-"""pprof labels of a goroutine (``g.labels``).
+"""pprof labels of a goroutine (``g.labels``), and how they are shown.
 
-Go 1.24+: ``g.labels`` points to a ``labelMap`` struct whose first field is a ``LabelSet``/``label.Set``
-holding ``list []{key, value string}``. Go ≤ 1.23: it points to a ``labelMap``, a
-``map[string]string`` in the classic bucket layout.
+``runtime.g.labels`` is the ``unsafe.Pointer`` runtime/pprof's ``SetGoroutineLabels`` (and
+``pprof.Do``) stored: a ``*labelMap`` (runtime/pprof/label.go). A new goroutine starts with its
+creator's pointer (``newproc1`` copies it), so children share their parent's labels.
+
+- Go 1.21-1.23: ``type labelMap map[string]string``: the pointer is to a map variable, which holds
+  the ``*hmap`` of a classic bucketed map;
+- Go 1.24-1.26: ``type labelMap struct{ LabelSet }`` with ``LabelSet{ list []label }`` and
+  ``label{ key, value string }``, the list sorted by key;
+- Go 1.27: ``type labelMap struct{ label.Set }`` (internal/runtime/pprof/label) with
+  ``Set{ List []Label }`` and ``Label{ Key, Value string }``: the same words as 1.24.
+
+None of this needs DWARF (stripped binaries have labels too): only the runtime's ``hmap`` offsets,
+which come from the layout table where DWARF is missing.
 """
 
 from __future__ import annotations
 
 import struct
+import weakref
 from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError
@@ -28,10 +39,33 @@ def _str(mem: Memory, ptr: int, n: int) -> str:
     return mem.read(ptr, n).decode("utf-8", "replace") if n else ""
 
 
+#: Labels read, per process and ``g.labels`` pointer (children share their parent's): the list,
+#: filter and grouping ask for them again and again.
+_CACHE: weakref.WeakKeyDictionary[GoProcess, dict[int, dict[str, str] | ExplorerError | None]] = \
+    weakref.WeakKeyDictionary()
+
+
 def read_labels(proc: GoProcess, ptr: int) -> dict[str, str] | None:
-    """The labels at ``g.labels``; None when there are none."""
+    """The labels at ``g.labels``; None when there are none. An ExplorerError when they are garbage."""
     if not ptr:
         return None
+    cache = _CACHE.get(proc)
+    if cache is None:
+        cache = _CACHE.setdefault(proc, {})
+    got = cache.get(ptr)
+    if got is None and ptr not in cache:
+        try:
+            got = _read_labels(proc, ptr)
+        except ExplorerError as e:
+            got = e
+        if len(cache) < 1 << 16:
+            cache[ptr] = got
+    if isinstance(got, ExplorerError):
+        raise got
+    return dict(got) if got is not None else None
+
+
+def _read_labels(proc: GoProcess, ptr: int) -> dict[str, str] | None:
     mem = proc.memory
     minor = proc.go_minor or 0
     if minor >= 24:
@@ -89,3 +123,48 @@ def _classic_string_map(proc: GoProcess, hmap: int) -> dict[str, str]:
             if len(out) >= count:
                 return out
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Showing labels
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@+#%*")
+
+
+def quote_label(text: str) -> str:
+    """A key or value as the list shows it: bare when it is one plain word, else Go-quoted."""
+    if text and all(c in _PLAIN for c in text):
+        return text
+    out = ['"']
+    for c in text:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif c.isprintable() and c not in "\u2028\u2029":
+            out.append(c)
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}" if ord(c) > 0xff else f"\\x{ord(c):02x}")
+        else:
+            out.append(f"\\U{ord(c):08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """``{route=/orders, tenant=acme}`` (sorted by key, as pprof keeps them); "" for none."""
+    if not labels:
+        return ""
+    return "{" + ", ".join(f"{quote_label(k)}={quote_label(v)}" for k, v in sorted(labels.items())) + "}"
+
+
+def labels_match(labels: dict[str, str] | None, text: str) -> bool:
+    """Whether filter ``text`` (lower case) is in a label as shown (``key=value``, quoted or not),
+    or, without ``=``, in a key or value."""
+    if not labels or not text:
+        return False
+    for k, v in labels.items():
+        if "=" in text:
+            if text in f"{k}={v}".lower() or text in f"{quote_label(k)}={quote_label(v)}".lower():
+                return True
+        elif text in k.lower() or text in v.lower():
+            return True
+    return False
