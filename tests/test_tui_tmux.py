@@ -254,6 +254,30 @@ def test_start_options(tmux_app: Any, corpus: Any) -> None:
     t.wait_text("EXITED 0")
 
 
+def test_labels_and_the_creator_link(tmux_app: Any) -> None:
+    """tests/testprogs/oncall (Go 1.24, optimized): the crashing worker's labels in the backtrace's
+    title, enter on "created by" goes to the handler that created it, ``:goroutines -group label``
+    groups by a label's value (the program printed each goroutine's labels)."""
+    from corpus import make_core
+
+    case = make_core("1.24.11", "opt", "handler", prog="oncall")
+    r = case.ready
+    acme = sum(1 for g in r["goroutines"] if (g["labels"] or {}).get("tenant") == "acme")
+    t = tmux_app(str(case.core), str(case.binary))
+    t.wait(lambda s: f"Backtrace: goroutine {r['worker']} [running]" in s
+           and "labels {request_id=7f3a9c, route=/orders, tenant=acme}" in s, "labels")
+    t.keys("End")
+    t.wait_text(f"created by main.(*server).handle in goroutine {r['handler']}")
+    t.keys("Enter")
+    t.wait(lambda s: f"Backtrace: goroutine {r['handler']} [chan receive]" in s
+           and "Variables: frame 3 main.(*server).handle" in s, "the creator at its go statement's frame")
+    t.command("goroutines -group label tenant")
+    s = t.wait_text(f"{acme}× tenant=acme")
+    assert "1× tenant=globex" in s and "no label tenant" in s
+    t.keys("q")
+    t.wait_text("EXITED 0")
+
+
 def test_demo(tmux_app: Any, record_property: Any) -> None:
     t = tmux_app("demo")
     t.wait(lambda s: "Backtrace: goroutine" in s and "[running" in s, "demo first screen")

@@ -89,10 +89,14 @@ class MainScreen(Screen[None]):
         if big is not None and self.focused is not None:
             self.maximize(self.focused)
 
-    def open_filter(self) -> None:
-        """Show the goroutine filter and focus it at once (keys typed right after / land there)."""
+    def open_filter(self, text: str | None = None) -> None:
+        """Show the goroutine filter and focus it at once (keys typed right after / land there);
+        ``text`` replaces what it holds, the cursor after it."""
         inp = self.query_one("#filter", Input)
         inp.display = True
+        if text is not None:
+            inp.value = text
+            inp.cursor_position = len(text)
         self.set_focus(inp)
 
     def compose(self) -> ComposeResult:
@@ -100,8 +104,9 @@ class MainScreen(Screen[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 with GoroutinesPane(id="goroutines-pane"):
-                    yield LineInput(placeholder="filter: function, file, status, wait reason or id  (esc clears)",
-                                    id="filter")
+                    yield LineInput(placeholder="filter: function, file, status, wait reason, id or key=value "
+                                                "label; -with label K=V, -group label K  (esc clears)",
+                                    id="filter", select_on_focus=False)
                     yield GoroutineList(id="goroutines")
                 yield BacktraceView(id="backtrace")
             with Vertical(id="right"):
@@ -148,6 +153,7 @@ class AppBase(App[None]):
         self.frame_ready: dict[str, int] = {}
         self.goroutines: list[Any] = []
         self.groups: list[GroupRow] | None = None
+        self.goroutine_labels: dict[int, str] = {}  # g address -> its pprof labels as shown
         self.print_count = 0
         self.started = time.monotonic()
         self.internal_errors: list[BaseException] = []

@@ -20,7 +20,7 @@ from explorer.tui.guard import guarded
 from explorer.tui.hexview import HexScreen, HexView
 from explorer.tui.inspection import Inspection
 from explorer.tui.lines import LineList
-from explorer.tui.navigation import Navigation
+from explorer.tui.links import Links
 from explorer.tui.panes import BacktraceView, GoroutineList, GroupRequested, VariablesTree
 from explorer.tui.widgets import CommandLine, HelpScreen
 
@@ -40,7 +40,7 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" ".join(keys), what) for (_action, what), keys in rows.items()]
 
 
-class CommandLineApp(Inspection, Navigation):
+class CommandLineApp(Inspection, Links):
     """The ``:`` line and the palette drive the other layers."""
 
     #: Rows of the help's "Everywhere" section besides the app's own bindings.
@@ -132,7 +132,8 @@ class CommandLineApp(Inspection, Navigation):
             ("Main screen", binding_rows(MainScreen.BINDINGS)),
             ("Lists: goroutines, backtrace, source, disassembly", binding_rows(LineList.BINDINGS)),
             ("Goroutines", binding_rows(GoroutineList.BINDINGS)),
-            ("Backtrace", [*binding_rows(BacktraceView.BINDINGS), ("enter", "go to the frame's variables")]),
+            ("Backtrace", [*binding_rows(BacktraceView.BINDINGS), ("enter", "go to the frame's variables"),
+                           ("enter on created by", "go to the creator, at its go statement's frame")]),
             ("Disassembly", [("enter", "hex view at the instruction's address")]),
             ("Variables", [("enter space", "expand or collapse (children load when opened)"),
                            ("up down", "move"), *binding_rows(VariablesTree.BINDINGS)]),
@@ -164,9 +165,13 @@ class CommandLineApp(Inspection, Navigation):
                             self.action_examine)
         yield SystemCommand("Save bytes…", "Write a value's bytes or ADDR:LEN to a file (save EXPR PATH)",
                             lambda: self.action_command_line("save "))
-        yield SystemCommand("Filter goroutines", "Show goroutines matching a function, file, status or id",
+        yield SystemCommand("Filter goroutines", "Show goroutines matching a function, file, status, id or label",
                             self._filter_requested)
         yield SystemCommand("Group goroutines", "Toggle grouping goroutines by stack",
                             lambda: self.post_message(GroupRequested(not self.q(GoroutineList).data.grouped)))
+        yield SystemCommand("Group goroutines by label…", "One group per value of a pprof label (-group label KEY)",
+                            lambda: self.main.open_filter("-group label "))
+        yield SystemCommand("Go to creator", "The goroutine that created this one, at its go statement's frame",
+                            self.follow_creator)
         yield SystemCommand("Help", "Show every key and command", self.action_help)
 

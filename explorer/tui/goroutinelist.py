@@ -19,34 +19,48 @@ from explorer.tui.safetext import safe
 #: The goroutine list's status column is at most this wide.
 MAX_STATUS_WIDTH = 32
 
+
 @dataclass
 class GroupRow:
-    """A group of goroutines parked at the same stack."""
+    """A group of goroutines parked at the same stack (``status``: their status), or with the same
+    value of a pprof label (``label``: ``status`` is then ``key=value`` or ``no label key``)."""
 
     index: int
     status: str
     goroutines: list[Any]
+    label: bool = False
 
 
 @dataclass
 class GoroutineRows:
-    """What the goroutine list shows: flat, or grouped; filtered by a set of g addresses."""
+    """What the goroutine list shows: flat, or grouped (by stack, or by a label's value, which comes
+    first); filtered by a set of g addresses."""
 
     goroutines: list[Any] = field(default_factory=list)
     groups: list[GroupRow] | None = None
     grouped: bool = False
     keep: set[int] | None = None  # g addresses that pass the filter (None: all)
     expanded: set[int] = field(default_factory=set)  # expanded group indexes
+    group_label: str | None = None  # grouped by this pprof label (-group label KEY)
+    label_groups: list[GroupRow] | None = None
+
+    @property
+    def shown_groups(self) -> list[GroupRow] | None:
+        """The groups shown (None: a flat list)."""
+        if self.group_label is not None:
+            return self.label_groups
+        return self.groups if self.grouped else None
 
     def rows(self) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = []
         keep = self.keep
-        if self.grouped and self.groups is not None:
-            for grp in self.groups:
+        groups = self.shown_groups
+        if groups is not None:
+            for grp in groups:
                 members = [g for g in grp.goroutines if keep is None or g.addr in keep]
                 if not members:
                     continue
-                out.append(("group", GroupRow(grp.index, grp.status, members)))
+                out.append(("group", GroupRow(grp.index, grp.status, members, grp.label)))
                 if grp.index in self.expanded:
                     out.extend(("g", g) for g in members)
             return out
@@ -58,7 +72,10 @@ class GoroutineList(LineList):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("G", "toggle_group", "Group", tooltip="Group goroutines parked at the same stack"),
-        Binding("slash", "filter", "Filter", tooltip="Filter goroutines by function, file, status or id"),
+        Binding("slash", "filter", "Filter",
+                tooltip="Filter goroutines by function, file, status, id or label (key=value; -with label K=V)"),
+        Binding("L", "group_label", "By label", show=False,
+                tooltip="Group goroutines by a pprof label's value (-group label KEY in the filter)"),
         Binding("right,l", "expand", "Expand group", show=False),
         Binding("left,h", "collapse", "Collapse group", show=False),
     ]
@@ -74,6 +91,7 @@ class GoroutineList(LineList):
         super().__init__(id=id)
         self.data = GoroutineRows()
         self.where: dict[int, tuple[str, str]] = {}  # g addr -> (function, file:line) of its user frame
+        self.labels: dict[int, str] = {}  # g addr -> its pprof labels as shown ({key=value, ...})
         self.crashed_addr: int | None = None
         self.id_width = 6
         self.status_width = 22
@@ -114,16 +132,29 @@ class GoroutineList(LineList):
 
     def _subtitle(self) -> str:
         total = len(self.data.goroutines)
-        shown = sum(1 for k, _ in self._items if k == "g") if not self.data.grouped else None
+        groups = self.data.shown_groups
         parts = []
         if self.data.keep is not None:
             n = len(self.data.keep)
             parts.append(f"{n} of {total} match")
-        elif shown is not None:
+        elif groups is None:
             parts.append(f"{total}")
-        if self.data.grouped and self.data.groups is not None:
-            parts.append(f"{len(self._items)} rows, grouped")
+        if groups is not None:
+            by = f" by label {safe(self.data.group_label)}" if self.data.group_label is not None else ""
+            parts.append(f"{len(self._items)} rows, grouped{by}")
         return " · ".join(parts)
+
+    def set_labels(self, labels: dict[int, str]) -> None:
+        """Pprof labels (as shown) of goroutines, by g address."""
+        self.labels.update(labels)
+        self.invalidate()
+
+    def set_label_groups(self, key: str | None, groups: list[GroupRow] | None) -> None:
+        """Group by the value of label ``key`` (None: as before, flat or by stack)."""
+        if key != self.data.group_label:
+            self.data.expanded.clear()  # group indexes of another grouping
+        self.data.group_label, self.data.label_groups = key, groups
+        self.rebuild()
 
     def set_where(self, where: dict[int, tuple[str, str]]) -> None:
         self.where.update(where)
@@ -146,8 +177,9 @@ class GoroutineList(LineList):
     def show_goroutine(self, g: Any, *, notify: bool = False) -> bool:
         """Put the cursor on ``g`` (expanding its group); False if it is filtered out."""
         i = self._row_of.get(g.addr)
-        if i is None and self.data.grouped and self.data.groups:
-            for grp in self.data.groups:
+        groups = self.data.shown_groups
+        if i is None and groups:
+            for grp in groups:
                 if any(x.addr == g.addr for x in grp.goroutines):
                     self.data.expanded.add(grp.index)
                     self.rebuild(keep_selection=False)
@@ -166,11 +198,14 @@ class GoroutineList(LineList):
             first = grp.goroutines[0]
             t.append("▾ " if grp.index in self.data.expanded else "▸ ", style="bold")
             t.append(f"{len(grp.goroutines):>5}× ", style="bold magenta")
+            if grp.label:  # members share a label, not a place: no 'where'
+                t.append(safe(grp.status), style="magenta")
+                return t
             t.append(f"[{safe(grp.status)}] ", style="yellow")
             self._append_where(t, first)
             return t
         g = obj
-        indent = "    " if self.data.grouped else ""
+        indent = "    " if self.data.shown_groups is not None else ""
         crashed = g.addr == self.crashed_addr
         t.append(indent)
         t.append("✖ " if crashed else "  ", style="bold red")
@@ -182,6 +217,9 @@ class GoroutineList(LineList):
         self._append_where(t, g)
         if g.thread is not None:
             t.append(f"  thread {g.thread}", style="dim")
+        labels = self.labels.get(g.addr)
+        if labels:
+            t.append(f"  {safe(labels)}", style="magenta")
         return t
 
     def _append_where(self, t: Text, g: Any) -> None:
@@ -191,6 +229,12 @@ class GoroutineList(LineList):
             return
         t.append(safe(w[0]))
         t.append(f"  {safe(w[1])}", style="dim")
+
+    @guarded
+    def action_group_label(self) -> None:
+        opener = getattr(self.screen, "open_filter", None)
+        if opener is not None:
+            opener("-group label ")
 
     @guarded
     def action_toggle_group(self) -> None:
@@ -225,8 +269,9 @@ class GoroutineList(LineList):
             self.data.expanded.discard(obj.index)
             self.rebuild()
             return
-        if self.data.grouped and self.data.groups:  # from a member: collapse its group
-            for grp in self.data.groups:
+        groups = self.data.shown_groups
+        if groups:  # from a member: collapse its group
+            for grp in groups:
                 if grp.index in self.data.expanded and any(x.addr == obj.addr for x in grp.goroutines):
                     self.data.expanded.discard(grp.index)
                     self.rebuild(keep_selection=False)

@@ -50,9 +50,30 @@ class GroupsReady(Message):
 
 
 class FilterReady(Message):
-    def __init__(self, text: str, keep: set[int] | None) -> None:
+    """The goroutines the filter keeps (None: all); ``label_groups``: (key, groups) for
+    ``-group label KEY``; ``error``: why the filter's words are wrong."""
+
+    def __init__(self, text: str, keep: set[int] | None,
+                 label_groups: tuple[str, list[GroupRow]] | None = None, error: str | None = None) -> None:
         super().__init__()
         self.text, self.keep = text, keep
+        self.label_groups, self.error = label_groups, error
+
+
+class LabelsReady(Message):
+    """Pprof labels (as shown) by g address."""
+
+    def __init__(self, labels: dict[int, str]) -> None:
+        super().__init__()
+        self.labels = labels
+
+
+class CreatorReady(Message):
+    """Where a goroutine's ``created by`` leads (an explorer.goruntime.creator.CreatorLink)."""
+
+    def __init__(self, link: Any) -> None:
+        super().__init__()
+        self.link = link
 
 
 class VarsReady(Message):

@@ -119,6 +119,9 @@ class Navigation(AppBase):
         # The rest (summary, every goroutine's 'where') after the first screen is painted.
         self.call_after_refresh(self.summary)
         self.call_after_refresh(self.unwind_all)
+        labels = getattr(self, "labels_worker", None)
+        if labels is not None:
+            self.call_after_refresh(labels)
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def summary(self) -> None:
@@ -201,8 +204,18 @@ class Navigation(AppBase):
 
     def select_goroutine(self, g: Any, frame: int | None = None) -> None:
         self.current_g = g
-        self.q(BacktraceView).border_title = plain(f"Backtrace: goroutine {g.id} [{full_status(g)}]")
+        self.set_backtrace_title(g, thread=False)
         self.backtrace_worker(g, frame)
+
+    def set_backtrace_title(self, g: Any, *, thread: bool = True) -> None:
+        """``Backtrace: goroutine N [status] thread T {labels}``; the labels also in the bottom
+        border, where a narrow pane does not cut them after the status."""
+        bt = self.q(BacktraceView)
+        where = f" thread {g.thread}" if thread and g.thread is not None else ""
+        labels = self.goroutine_labels.get(g.addr)
+        suffix = f" {labels}" if labels else ""
+        bt.border_title = plain(f"Backtrace: goroutine {g.id} [{full_status(g)}]{where}{suffix}")
+        bt.border_subtitle = plain(f"labels {labels}") if labels else ""
 
     @work(thread=True, exclusive=True, group="backtrace", exit_on_error=False)
     def backtrace_worker(self, g: Any, frame: int | None) -> None:
@@ -215,8 +228,7 @@ class Navigation(AppBase):
         g = msg.g
         self.frames = msg.frames
         bt = self.q(BacktraceView)
-        thread = f" thread {g.thread}" if g.thread is not None else ""
-        bt.border_title = plain(f"Backtrace: goroutine {g.id} [{full_status(g)}]{thread}")
+        self.set_backtrace_title(g)
         bt.set_frames(g, msg.frames, msg.std, msg.error, msg.created_by)
         if not msg.frames:
             self._clear_frame(msg.error or "no frames")
@@ -247,6 +259,11 @@ class Navigation(AppBase):
     @on(LineList.Activated, "#backtrace")
     @guarded
     def _frame_activated(self, event: LineList.Activated) -> None:
+        if event.index >= len(self.frames):  # "created by ... in goroutine N": a link
+            follow = getattr(self, "follow_creator", None)
+            if follow is not None:
+                follow()
+            return
         self.q(VariablesTree).focus()
 
     def _clear_frame(self, why: str) -> None:
@@ -403,20 +420,30 @@ class Navigation(AppBase):
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def filter_worker(self, text: str) -> None:
-        from explorer.goruntime.grouping import matches
+        """The filter's words (explorer.goruntime.selection): text, -with/-without label, -group label."""
+        from explorer.goruntime.selection import group_by_label, parse_query
 
         text = text.strip()
-        if not text:
-            self.post_message(FilterReady(text, None))
+        try:
+            query = parse_query(text)
+        except ExplorerError as e:
+            self.post_message(FilterReady(text, None, None, str(e)))
             return
         worker = get_current_worker()
-        keep = set()
-        for g in self.goroutines:
-            if worker.is_cancelled:
-                return
-            if matches(self.session.proc, g, text):
-                keep.add(g.addr)
-        self.post_message(FilterReady(text, keep))
+        keep: set[int] | None = None
+        if query.filters:
+            keep = set()
+            for g in self.goroutines:
+                if worker.is_cancelled:
+                    return
+                if query.keep(self.session.proc, g):
+                    keep.add(g.addr)
+        label_groups = None
+        if query.group_label is not None:
+            groups = group_by_label(self.session.proc, self.goroutines, query.group_label)
+            label_groups = (query.group_label, [GroupRow(i, grp.status, list(grp.goroutines), label=True)
+                                                for i, grp in enumerate(groups)])
+        self.post_message(FilterReady(text, keep, label_groups))
 
     @guarded
     def on_filter_ready(self, msg: FilterReady) -> None:
@@ -424,13 +451,26 @@ class Navigation(AppBase):
         if msg.text != inp.value.strip():
             return
         gl = self.q(GoroutineList)
-        gl.set_filter(msg.keep)
+        if msg.error is not None:  # half-typed words (-with label): say why, and keep the list as it is
+            gl.set_subtitle(f"filter: {msg.error}")
+            return
+        key, groups = msg.label_groups if msg.label_groups is not None else (None, None)
+        gl.data.keep = msg.keep
+        gl.set_label_groups(key, groups)
         gl.set_subtitle(gl._subtitle())
 
     @on(GroupRequested)
     @guarded
     def _group_requested(self, msg: GroupRequested) -> None:
         gl = self.q(GoroutineList)
+        if gl.data.group_label is not None:  # grouped by label: G ungroups (drops -group from the filter)
+            from explorer.goruntime.selection import without_group
+
+            inp = self.main.query_one("#filter", Input)
+            inp.value = without_group(inp.value)
+            inp.display = bool(inp.value)
+            self.filter_worker(inp.value)
+            return
         if not msg.grouped:
             gl.apply_grouping(False)
             return

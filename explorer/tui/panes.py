@@ -37,12 +37,15 @@ __all__ = [
 
 
 class BacktraceView(LineList):
-    """The selected goroutine's frames, innermost first; the cursor is the selected frame."""
+    """The selected goroutine's frames, innermost first; the cursor is the selected frame. The last
+    row, ``created by F in goroutine N``, is a link: enter on it (or ``c`` anywhere) goes to N."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "up", "Up frame", show=False),
         Binding("d", "down", "Down frame", show=False),
         Binding("x", "hex", "Hex view", tooltip="Open the hex view at the frame's stack bytes (sp to fp)"),
+        Binding("c", "creator", "Creator", show=False,
+                tooltip="Go to the goroutine that created this one, at its go statement's frame"),
     ]
 
     class HexRequested(Message):
@@ -56,11 +59,14 @@ class BacktraceView(LineList):
         self.std: list[bool] = []
         self.g: Any = None
         self.error: str | None = None
+        self.link_row: int | None = None
 
     def set_frames(self, g: Any, frames: list[Any], std: list[bool], error: str | None, created_by: str | None) \
             -> None:
         self.g, self.frames, self.std, self.error = g, frames, std, error
         self.created_by = created_by
+        # The "created by" row is a link when the runtime recorded the creator's id.
+        self.link_row = len(frames) if created_by and not error and getattr(g, "parent_goid", None) else None
         extra = 1 if (error or created_by) else 0
         width = max((len(f.function) + len(os.path.basename(f.file)) + 16 for f in frames), default=0)
         self.set_row_count(len(frames) + extra, width)
@@ -73,7 +79,8 @@ class BacktraceView(LineList):
             elif self.error:
                 t.append(f"  …backtrace stopped: {safe(self.error)}", style="red")
             elif self.created_by:
-                t.append(f"  created by {safe(self.created_by)}", style="dim italic")
+                t.append(f"  created by {safe(self.created_by)}",
+                         style="italic underline" if self.link_row is not None else "dim italic")
             return t
         f = self.frames[index]
         std = self.std[index] if index < len(self.std) else False
@@ -90,17 +97,22 @@ class BacktraceView(LineList):
         return t
 
     def set_cursor(self, index: int, *, notify: bool = True, center: bool = False) -> None:
-        if self.frames:
-            index = min(index, len(self.frames) - 1)
+        if self.frames:  # on a frame, or on the "created by" link after the last one
+            index = min(index, len(self.frames) if self.link_row is not None else len(self.frames) - 1)
         super().set_cursor(index, notify=notify, center=center)
+
+    @guarded
+    def action_creator(self) -> None:
+        if self.link_row is not None:
+            self.post_message(self.Activated(self, self.link_row))
 
     @guarded
     def action_hex(self) -> None:
         if self.frames and self.cursor < len(self.frames):
             self.post_message(self.HexRequested(self.frames[self.cursor]))
 
-    def action_up(self) -> None:  # delve's "up": towards the caller
-        self.set_cursor(self.cursor + 1)
+    def action_up(self) -> None:  # delve's "up": towards the caller (the outermost frame at most)
+        self.set_cursor(min(self.cursor + 1, max(0, len(self.frames) - 1)))
 
     @guarded
     def action_down(self) -> None:
