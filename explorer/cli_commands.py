@@ -97,7 +97,11 @@ def _goroutine_header(proc: GoProcess, g: Goroutine) -> str:
         off = proc.layout.offset("runtime.m", "id")
         mid = proc.memory.try_read(g.m + off, 8) if off is not None else None
         m = f"{int.from_bytes(mid, 'little', signed=True)} mp={g.m:#x}" if mid else f"? mp={g.m:#x}"
-    return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]:"
+    from explorer.goruntime.labels import traceback_labels
+    from explorer.goruntime.model import labels_of
+
+    labels = traceback_labels(labels_of(proc, g))  # after the status, as Go 1.27 prints them
+    return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]{' ' + labels if labels else ''}:"
 
 
 def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> None:

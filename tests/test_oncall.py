@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus import CoreCase, make_core
+from corpus import CoreCase, make_core, parse_traceback
 from gotools import test_versions as go_versions
 
 from explorer.cli import main as cli_main
@@ -151,6 +151,13 @@ def test_label_options(oncall: Any, capsys: pytest.CaptureFixture[str], version:
     janitor = next(gid for gid, lab in recorded(case).items() if lab and lab.get("role") == "janitor")
     row = next(ln for ln in out.splitlines() if ln.split()[0] == str(janitor))
     assert row.endswith('{note="a b=c", role=janitor}'), row
+
+    # --format traceback prints them as Go 1.27's traceback does, which the runtime's parser reads.
+    rc, out, err = cli(capsys, "goroutines", *inputs, "--format", "traceback")
+    assert rc == 0, err
+    want = recorded(case)
+    assert {g.id: g.labels for g in parse_traceback(out).goroutines if g.labels} == \
+        {gid: lab for gid, lab in want.items() if lab and gid in alive}
 
     for bad in (["-with", "userloc", "main.f"], ["-group", "label", "tenant", "--group"]):
         rc, out, err = cli(capsys, "goroutines", *inputs, *bad)

@@ -168,3 +168,33 @@ def labels_match(labels: dict[str, str] | None, text: str) -> bool:
         elif text in k.lower() or text in v.lower():
             return True
     return False
+
+
+def _runtime_quote(text: str) -> str:
+    """As Go 1.27's traceback prints a label key or value: bare when it holds only ASCII letters,
+    digits, ``.``, ``/`` and ``_``, else quoted as runtime.printquoted quotes."""
+    if all(c.isascii() and (c.isalnum() or c in "./_") for c in text):
+        return text
+    out = ['"']
+    for c in text:
+        esc = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}.get(c)
+        if esc is not None:
+            out.append(esc)
+        elif " " <= c <= "~":
+            out.append(c)
+        elif ord(c) < 127:
+            out.append(f"\\x{ord(c):02x}")
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(f"\\U{ord(c):08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def traceback_labels(labels: dict[str, str] | None) -> str:
+    """Labels as Go 1.27's traceback prints them after a goroutine's status: ``{key: value, ...}``
+    (sorted by key, as pprof keeps them); "" for none."""
+    if not labels:
+        return ""
+    return "{" + ", ".join(f"{_runtime_quote(k)}: {_runtime_quote(v)}" for k, v in sorted(labels.items())) + "}"
