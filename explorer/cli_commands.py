@@ -126,7 +126,9 @@ def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> 
 
 
 def add_label_options(p: argparse.ArgumentParser) -> None:
-    """``goroutines``' delve-style label options: ``-with label K=V``, ``-without``, ``-group label K``."""
+    """``goroutines``' delve-style label options: ``-with label K=V``, ``-without``, ``-group label K``.
+    The parser is kept in the parsed arguments, so that bad words are bad usage (exit 2)."""
+    p.set_defaults(label_parser=p)
     p.add_argument("-with", "--with", dest="with_", nargs=2, action="append", default=[],
                    metavar=("label", "KEY[=VALUE]"),
                    help="only goroutines with pprof label KEY (equal to VALUE); repeatable (delve's -with label)")
@@ -137,7 +139,6 @@ def add_label_options(p: argparse.ArgumentParser) -> None:
 
 
 def _query(args: argparse.Namespace) -> GoroutineQuery:
-    from explorer.cli import UsageError
     from explorer.goruntime.selection import GoroutineQuery, group_label_key, label_condition
 
     try:
@@ -146,8 +147,16 @@ def _query(args: argparse.Namespace) -> GoroutineQuery:
         group = getattr(args, "group_label", None)
         key = group_label_key(*group) if group else None
     except ExplorerError as e:
-        raise UsageError(f"gocore-tui goroutines: {e}") from None
+        _usage(args, str(e))
+        raise
     return GoroutineQuery(args.filter or "", conditions, key)
+
+
+def _usage(args: argparse.Namespace, message: str) -> None:
+    """Bad usage of ``goroutines``: its parser's error (exit 2)."""
+    parser = getattr(args, "label_parser", None)
+    if parser is not None:
+        parser.error(message)
 
 
 def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
@@ -178,13 +187,12 @@ def _print_label_groups(proc: GoProcess, gs: list[Goroutine], key: str, as_json:
 
 
 def cmd_goroutines(args: argparse.Namespace) -> int:
-    from explorer.cli import UsageError
     from explorer.goruntime.grouping import group_goroutines
     from explorer.goruntime.model import app_frame, goroutine_dict
 
     _query(args)  # bad label options are usage errors, before the core is opened
     if args.group and getattr(args, "group_label", None):
-        raise UsageError("gocore-tui goroutines: --group (by stack) and -group label KEY exclude each other")
+        _usage(args, "--group (by stack) and -group label KEY exclude each other")
     with _open_then_check_unwinding(args) as proc:
         gs = _selected(proc, args)
         if getattr(args, "group_label", None):

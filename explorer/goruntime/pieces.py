@@ -25,8 +25,8 @@ as a variable of its own, with one stack location for the whole function: a fram
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from explorer.errors import ExplorerError
 from explorer.goruntime.values import Loc, Value, Variable
@@ -35,7 +35,22 @@ if TYPE_CHECKING:
     from explorer.binary.dwarf import GoType
     from explorer.binary.dwarf import Variable as DwarfVariable
     from explorer.goruntime.decode import Decoder
-    from explorer.goruntime.variables import FrameScope
+    from explorer.goruntime.unwind import Frame
+
+
+class FrameScope(Protocol):
+    """What is read of explorer.goruntime.variables.FrameScope (which imports this module)."""
+
+    @property
+    def frame(self) -> Frame: ...
+    @property
+    def function(self) -> Any: ...
+    @property
+    def link_pc(self) -> int: ...
+    @property
+    def regs(self) -> Mapping[int, int]: ...
+    @property
+    def dict_value(self) -> Any: ...
 
 _SPLIT_RE = re.compile(r"^(?P<base>.+)\.(?P<word>ptr|len|cap|data|itab|type|real|imag)$")
 
