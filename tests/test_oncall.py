@@ -235,7 +235,7 @@ def test_closure_body_is_one_slice(oncall: Any, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize("version,mode", DWARF_CASES, ids=[_id(c) for c in DWARF_CASES])
 def test_x_on_pointers(oncall: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path, version: str,
                        mode: str) -> None:
-    """x and save on a *[]byte and a *string open the bytes; on a *struct, the struct's bytes."""
+    """x, save and decode on a *[]byte and a *string open the bytes; on a *struct, the struct's bytes."""
     case, _proc = oncall(version, mode)
     r = case.ready
     inputs = (str(case.core), str(case.binary))
@@ -249,6 +249,9 @@ def test_x_on_pointers(oncall: Any, capsys: pytest.CaptureFixture[str], tmp_path
     assert rc == 0, err
     assert dest.read_bytes() == r["name"].encode()
     assert f"({int(r['name_addr'], 16):#x}.." in out
+    rc, out, err = cli(capsys, "decode", *inputs, "main.LastName", "--as", "text", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["text"] == r["name"]
     rc, out, err = cli(capsys, "x", *inputs, "main.LastRequest")
     assert rc == 0, err
     assert out.splitlines()[0] == f"main.LastRequest: *main.request, {r['request_size']} bytes at " \
