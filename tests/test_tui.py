@@ -52,7 +52,8 @@ def frame_settled(app: GoCoreApp) -> bool:
 
 async def wait_ready(pilot: Any) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: app.loaded and app.frames and frame_settled(app) and app.where_done, "first screen")
+    await wait_for(pilot, lambda: app.loaded and app.frames and frame_settled(app) and app.where_done
+                   and app.labels_done, "first screen")
     await pilot.pause()
 
 

@@ -154,6 +154,7 @@ class AppBase(App[None]):
         self.goroutines: list[Any] = []
         self.groups: list[GroupRow] | None = None
         self.goroutine_labels: dict[int, str] = {}  # g address -> its pprof labels as shown
+        self.labels_done = False
         self.print_count = 0
         self.started = time.monotonic()
         self.internal_errors: list[BaseException] = []

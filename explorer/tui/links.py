@@ -38,6 +38,7 @@ class Links(Navigation):
     @guarded
     def on_labels_ready(self, msg: LabelsReady) -> None:
         self.goroutine_labels.update(msg.labels)
+        self.labels_done = True
         self.q(GoroutineList).set_labels(msg.labels)
         g = self.current_g
         if g is not None:
