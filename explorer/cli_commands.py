@@ -16,7 +16,7 @@ from explorer.goruntime.process import GoProcess
 from explorer.render.text import safe
 
 if TYPE_CHECKING:
-    from explorer.goruntime.selection import GoroutineQuery
+    from explorer.goruntime.filters import GoroutineQuery
 
 
 def _hex(v: int | None) -> str:
@@ -139,7 +139,7 @@ def add_label_options(p: argparse.ArgumentParser) -> None:
 
 
 def _query(args: argparse.Namespace) -> GoroutineQuery:
-    from explorer.goruntime.selection import GoroutineQuery, group_label_key, label_condition
+    from explorer.goruntime.filters import GoroutineQuery, group_label_key, label_condition
 
     try:
         conditions = [label_condition(k, a) for k, a in getattr(args, "with_", None) or []]
@@ -160,7 +160,7 @@ def _usage(args: argparse.Namespace, message: str) -> None:
 
 
 def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
-    from explorer.goruntime.selection import select_goroutines
+    from explorer.goruntime.filters import select_goroutines
 
     gs = list(proc.goroutines)
     crashed = proc.crashed_goroutine
@@ -171,7 +171,7 @@ def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
 
 def _print_label_groups(proc: GoProcess, gs: list[Goroutine], key: str, as_json: bool) -> None:
     """``goroutines -group label KEY``: each value's goroutines, then those without the label."""
-    from explorer.goruntime.selection import group_by_label
+    from explorer.goruntime.filters import group_by_label
 
     groups = group_by_label(proc, gs, key)
     if as_json:

@@ -420,8 +420,8 @@ class Navigation(AppBase):
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def filter_worker(self, text: str) -> None:
-        """The filter's words (explorer.goruntime.selection): text, -with/-without label, -group label."""
-        from explorer.goruntime.selection import group_by_label, parse_query
+        """The filter's words (explorer.goruntime.filters): text, -with/-without label, -group label."""
+        from explorer.goruntime.filters import group_by_label, parse_query
 
         text = text.strip()
         try:
@@ -464,7 +464,7 @@ class Navigation(AppBase):
     def _group_requested(self, msg: GroupRequested) -> None:
         gl = self.q(GoroutineList)
         if gl.data.group_label is not None:  # grouped by label: G ungroups (drops -group from the filter)
-            from explorer.goruntime.selection import without_group
+            from explorer.goruntime.filters import without_group
 
             inp = self.main.query_one("#filter", Input)
             inp.value = without_group(inp.value)
