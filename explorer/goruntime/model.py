@@ -1,6 +1,6 @@
 """Plain-data views of the model for the CLI's JSON and text, and for the TUI.
 
-Shapes follow shared/CLI.md: keys are only ever added, never renamed or removed.
+Shapes follow docs/CLI.md: keys are only ever added, never renamed or removed.
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from explorer.core.elfcore import SIGNAL_NAMES
 from explorer.errors import ExplorerError
 from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
+from explorer.goruntime.selection import RUNTIME_PREFIXES as RUNTIME_PREFIXES  # re-exported (home: selection)
+from explorer.goruntime.selection import is_runtime_function as is_runtime_function
+from explorer.goruntime.selection import is_std_frame
 from explorer.goruntime.unwind import Frame
-
-RUNTIME_PREFIXES = ("runtime.", "internal/runtime/", "runtime/internal/")
-
-
-def is_runtime_function(name: str) -> bool:
-    """True for the runtime's own functions (not runtime/pprof, runtime/debug...)."""
-    return name.startswith(RUNTIME_PREFIXES)
 
 
 def frame_dict(f: Frame) -> dict[str, Any]:
@@ -123,7 +119,8 @@ def crash_site(proc: GoProcess) -> tuple[Frame | None, bool]:
         return None, False
     frames = proc.thread_backtrace(t).frames
     fatal = any(f.function in THROWS for f in frames) and not any(f.function == "runtime.gopanic" for f in frames)
-    site = app_frame(frames)
+    # The program's own frame by the rule the backtrace's selected frame follows.
+    site = next((f for f in frames if not is_std_frame(proc, f)), None) or user_frame(frames)
     if site is None:
         site = next((f for f in frames if f.function not in CRASH_MACHINERY), None)
     return site, fatal

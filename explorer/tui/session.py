@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.errors import ExplorerError, SaveError
-from explorer.goruntime.model import is_runtime_function
+from explorer.goruntime.selection import default_frame_index, goroot, is_std_frame, package_path
 from explorer.goruntime.unwind import Frame
 from explorer.render.source import SourceFinder
 
@@ -78,12 +78,7 @@ def _check_address(text: str, addr: int) -> None:
         raise ExplorerError(f"{text}: past the end of the 64-bit address space")
 
 
-def package_of(function: str) -> str:
-    """The package path of a function name: ``net/http.(*conn).serve`` → ``net/http``."""
-    name = function.split("[", 1)[0]
-    slash = name.rfind("/")
-    dot = name.find(".", slash + 1)
-    return name[:dot] if dot >= 0 else name
+package_of = package_path  # the package path of a function name (explorer.goruntime.selection)
 
 
 @dataclass(frozen=True)
@@ -132,15 +127,10 @@ class Session:
 
     # -- frames ----------------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def goroot(self) -> str | None:
-        """GOROOT as the binary's file names give it (from a runtime function's file)."""
-        f = self.proc.pclntab.func_by_name("runtime.main") or self.proc.pclntab.func_by_name("runtime.goexit")
-        if f is None:
-            return None
-        file, _ = self.proc.pclntab.file_line(f, f.entry)
-        i = file.rfind("/src/runtime/")
-        return file[:i] if i >= 0 else None
+        """GOROOT as the binary's file names give it (explorer.goruntime.selection)."""
+        return goroot(self.proc)
 
     @cached_property
     def main_module_dir(self) -> tuple[str, str] | None:
@@ -180,27 +170,13 @@ class Session:
 
     def is_std(self, f: Frame) -> bool:
         """A frame in the Go distribution (runtime, standard library), not the program's code."""
-        if is_runtime_function(f.function):
-            return True
-        root = self.goroot
-        if root and f.file.startswith(root + "/src/"):
-            return True
-        if root is None or not f.file.startswith("/"):  # -trimpath: judge by the package path
-            pkg = package_of(f.function)
-            first = pkg.split("/", 1)[0]
-            return pkg != "main" and "." not in first
-        return False
+        return is_std_frame(self.proc, f)
 
     def default_frame(self, frames: Sequence[Frame]) -> int:
-        """The frame to select first: the innermost in the program's own code, else outside the
-        runtime, else the innermost."""
-        for f in frames:
-            if not self.is_std(f):
-                return f.index
-        for f in frames:
-            if not is_runtime_function(f.function):
-                return f.index
-        return 0
+        """The frame to select first: the one the command line's ``-f`` defaults to
+        (explorer.goruntime.selection: the innermost in the program's own code, else outside the
+        runtime, else the innermost)."""
+        return default_frame_index(self.proc, frames)
 
     # -- values ----------------------------------------------------------------------------------
 
