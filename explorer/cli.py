@@ -1,4 +1,4 @@
-"""The ``gocore-tui`` command line (contract: shared/CLI.md).
+"""The ``gocore-tui`` command line (contract: docs/CLI.md).
 
 Exit status: 0 done; 1 the input could not be read or the request failed (one clear line on stderr,
 never a traceback); 2 bad usage. Text and ``--json`` output come from the same model calls. Textual
@@ -18,7 +18,8 @@ from typing import Any
 from explorer.errors import ExplorerError, Interrupted
 from explorer.render.text import safe, safe_output
 
-COMMANDS = ("info", "goroutines", "bt", "vars", "print", "x", "save", "decode", "heap", "pprof", "demo", "tui")
+COMMANDS = ("info", "goroutines", "bt", "stack", "vars", "args", "locals", "print", "x", "save", "decode", "regs",
+            "threads", "thread", "list", "disassemble", "heap", "pprof", "demo", "tui")
 
 
 class UsageError(Exception):
@@ -35,20 +36,55 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("binary", metavar="BINARY", nargs="?", help="the executable (default: the one the core names)")
 
 
+def _add_goroutine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-g", dest="goroutine", type=int, metavar="ID",
+                   help="goroutine id (default: the one running on the thread that received the fatal signal)")
+
+
+def _add_frame(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", dest="frame", type=int, default=None, metavar="N",
+                   help="frame number, as bt numbers them (default: the goroutine's innermost frame in the "
+                        "program's own code, where the TUI opens; bt marks it)")
+
+
+def _add_where(p: argparse.ArgumentParser) -> None:
+    """``-g ID -f N``: which goroutine and frame a command looks at."""
+    _add_goroutine(p)
+    _add_frame(p)
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON (docs/CLI.md)")
+
+
+#: ``gocore-tui --help``: the TUI's form first (it is the default command), then the commands.
+USAGE = """gocore-tui CORE [BINARY] [-g ID] [-f N] [--substitute-path FROM=TO]
+       gocore-tui demo
+       gocore-tui COMMAND CORE [BINARY] [OPTIONS]   (gocore-tui COMMAND --help for its options)"""
+DESCRIPTION = """Post-mortem debugger for Go core dumps.
+
+Without a command, opens the TUI on CORE (and BINARY; the two in either order, without BINARY the
+executable the core names): -g ID selects a goroutine (default: the crashing one), -f N a frame of it
+(default: its innermost frame in the program's own code), --substitute-path FROM=TO rewrites source
+paths as delve's option does (repeatable). The JSON of every command: docs/CLI.md."""
+
+
 def build_parser() -> _Parser:
     from explorer.cli_decode import add_format_options
     from explorer.cli_decode import add_parser as add_decode_parser
 
-    root = _Parser(prog="gocore-tui", description="Post-mortem debugger for Go core dumps.")
-    sub = root.add_subparsers(dest="command", parser_class=_Parser)
+    root = _Parser(prog="gocore-tui", usage=USAGE, description=DESCRIPTION,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = root.add_subparsers(dest="command", parser_class=_Parser, title="commands", metavar="COMMAND",
+                              help="what to do (the TUI without one)")
 
     p = sub.add_parser("info", help="summary of the core: program, Go version, signal, threads, goroutines")
     _add_inputs(p)
-    p.add_argument("--json", action="store_true")
+    _add_json(p)
 
     p = sub.add_parser("goroutines", help="list goroutines")
     _add_inputs(p)
-    p.add_argument("--json", action="store_true")
+    _add_json(p)
     p.add_argument("--stacks", action="store_true", help="include every goroutine's backtrace")
     p.add_argument("--group", action="store_true", help="collapse goroutines with the same stack")
     p.add_argument("--filter", metavar="TEXT",
@@ -58,48 +94,58 @@ def build_parser() -> _Parser:
     p.add_argument("--format", choices=("text", "traceback"), default="text",
                    help="traceback: print the core as a GOTRACEBACK=all traceback")
 
-    p = sub.add_parser("bt", help="backtrace of a goroutine")
-    _add_inputs(p)
-    p.add_argument("-g", dest="goroutine", type=int, help="goroutine id (default: the crashing one)")
-    p.add_argument("--json", action="store_true")
-
-    for name, helptext in (("vars", "arguments and locals of a frame"), ("print", "evaluate an expression")):
+    for name, helptext in (("bt", "backtrace of a goroutine, its frames numbered (=> marks the selected one)"),
+                           ("stack", "bt, at most N frames (delve's stack [N])")):
         p = sub.add_parser(name, help=helptext)
         _add_inputs(p)
-        p.add_argument("-g", dest="goroutine", type=int)
-        p.add_argument("-f", dest="frame", type=int, default=0)
-        p.add_argument("--json", action="store_true")
+        _add_goroutine(p)
+        p.add_argument("depth", metavar="N", nargs="?", type=int, default=None,
+                       help="show at most N frames (default: all)")
+        _add_json(p)
+
+    for name, helptext in (("vars", "arguments and locals of a frame"), ("args", "arguments of a frame"),
+                           ("locals", "locals of a frame"), ("print", "evaluate an expression")):
+        p = sub.add_parser(name, help=helptext)
+        _add_inputs(p)
+        _add_where(p)
+        _add_json(p)
         if name == "print":
-            p.add_argument("expr", metavar="EXPR")
+            p.add_argument("expr", metavar="EXPR", help="a Go expression (docs/CLI.md: Expressions)")
             add_format_options(p)  # print EXPR --as protobuf ...
 
     p = sub.add_parser("x", help="hex dump at an address or a value's base")
     _add_inputs(p)
-    p.add_argument("-g", dest="goroutine", type=int)
-    p.add_argument("-f", dest="frame", type=int, default=0)
-    p.add_argument("target", metavar="ADDR|EXPR")
-    p.add_argument("-n", dest="length", type=lambda s: int(s, 0), default=None)
+    _add_where(p)
+    p.add_argument("target", metavar="ADDR|EXPR",
+                   help="an address (0x...), ADDR:LEN, or an expression whose bytes to show")
+    p.add_argument("-n", dest="length", type=lambda s: int(s, 0), default=None, metavar="LEN",
+                   help="bytes to show (default: the value's size, at most 1024; 64 at a bare address)")
 
     p = sub.add_parser("save", help="write the bytes behind a value (or ADDR:LEN) to a file")
     _add_inputs(p)
-    p.add_argument("-g", dest="goroutine", type=int)
-    p.add_argument("-f", dest="frame", type=int, default=0)
-    p.add_argument("target", metavar="EXPR|ADDR:LEN")
+    _add_where(p)
+    p.add_argument("target", metavar="EXPR|ADDR:LEN", help="an expression whose bytes to write, or a raw range")
     p.add_argument("-o", dest="output", required=True, metavar="FILE|-",
                    help="a new file, an existing one with --force, a FIFO or device (written through), or - "
                         "for standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    add_decode_parser(sub, _add_inputs)
+    add_decode_parser(sub, _add_inputs, _add_where)
+
+    from explorer.cli_inspect import add_parsers as add_inspect_parsers
+
+    add_inspect_parsers(sub, _add_inputs, _add_where, _add_json)
 
     p = sub.add_parser("heap", help="the heap: objects, bytes, reachability, types, who holds an object")
-    p.add_argument("words", metavar="CORE [BINARY] [objects TYPE | refs ADDR | path ADDR]", nargs="+")
+    p.add_argument("words", metavar="CORE [BINARY] [objects TYPE | refs ADDR | path ADDR]", nargs="+",
+                   help="the inputs, then what to show (default: the totals)")
     p.add_argument("--histogram", action="store_true", help="objects by type, largest first")
     p.add_argument("-n", dest="limit", type=int, default=None, help="objects: at most N")
-    p.add_argument("--json", action="store_true")
+    _add_json(p)
 
     p = sub.add_parser("pprof", help="write a pprof profile (goroutine or heap) rebuilt from the core")
-    p.add_argument("words", metavar="CORE [BINARY] goroutine|heap", nargs="+")
+    p.add_argument("words", metavar="CORE [BINARY] goroutine|heap", nargs="+",
+                   help="the inputs, then which profile")
     p.add_argument("-o", dest="output", required=True, help="the profile file to write (gzipped profile.proto)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
@@ -116,10 +162,10 @@ def _fix_argv(argv: list[str]) -> list[str]:
 
 
 def _tui_parser() -> _Parser:
-    p = _Parser(prog="gocore-tui", description="Open the TUI on a core.")
+    p = _Parser(prog="gocore-tui", usage="gocore-tui CORE [BINARY] [-g ID] [-f N] [--substitute-path FROM=TO]",
+                description="Open the TUI on a core (gocore-tui --help lists the other commands).")
     _add_inputs(p)
-    p.add_argument("-g", dest="goroutine", type=int)
-    p.add_argument("-f", dest="frame", type=int, default=None)
+    _add_where(p)
     p.add_argument("--substitute-path", action="append", default=[], metavar="FROM=TO",
                    help="rewrite source paths (as delve's substitute-path)")
     return p
@@ -220,11 +266,19 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "info": ("explorer.cli_commands", "cmd_info"),
     "goroutines": ("explorer.cli_commands", "cmd_goroutines"),
     "bt": ("explorer.cli_commands", "cmd_bt"),
+    "stack": ("explorer.cli_commands", "cmd_bt"),
     "vars": ("explorer.cli_values", "cmd_vars"),
+    "args": ("explorer.cli_values", "cmd_vars"),
+    "locals": ("explorer.cli_values", "cmd_vars"),
     "print": ("explorer.cli_values", "cmd_print"),
     "x": ("explorer.cli_values", "cmd_x"),
     "save": ("explorer.cli_values", "cmd_save"),
     "decode": ("explorer.cli_decode", "cmd_decode"),
+    "regs": ("explorer.cli_inspect", "cmd_regs"),
+    "threads": ("explorer.cli_inspect", "cmd_threads"),
+    "thread": ("explorer.cli_inspect", "cmd_thread"),
+    "list": ("explorer.cli_inspect", "cmd_list"),
+    "disassemble": ("explorer.cli_inspect", "cmd_disassemble"),
     "heap": ("explorer.cli_heap", "cmd_heap"),
     "pprof": ("explorer.cli_heap", "cmd_pprof"),
     "demo": ("explorer.cli_tui", "cmd_demo"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -117,6 +118,10 @@ def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> 
         print(loc)
     if bt.error:
         print(f"...backtrace stopped: {safe(bt.error)}")
+    _print_created_by(proc, g)
+
+
+def _print_created_by(proc: GoProcess, g: Goroutine) -> None:
     cb = proc.created_by(g)
     if cb:
         parent = f" in goroutine {g.parent_goid}" if g.parent_goid else ""
@@ -287,13 +292,31 @@ def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None
 
 
 def cmd_bt(args: argparse.Namespace) -> int:
+    """``bt`` / ``stack [N]``: the goroutine's frames, numbered, the selected one (where ``-f``
+    defaults to, and the TUI opens) marked; ``N`` as delve's depth: frames 0 to N."""
     from explorer.goruntime.model import frame_dict
+    from explorer.goruntime.selection import default_frame_index
+    from explorer.render.inspect import frame_lines
 
+    if args.depth is None and args.binary is not None and args.binary.isdigit() and not os.path.isfile(args.binary):
+        args.depth, args.binary = int(args.binary), None  # bt CORE N: BINARY left out
+    if args.depth is not None and args.depth < 0:
+        raise ExplorerError(f"depth {args.depth}: must not be negative")
     with open_process(args) as proc:
         g = resolve_goroutine(proc, args.goroutine)
+        bt = proc.backtrace(g)
+        selected = default_frame_index(proc, bt.frames) if bt.frames else None
+        frames = bt.frames if args.depth is None else bt.frames[: args.depth + 1]
         if args.json:
-            emit_json([frame_dict(f) for f in proc.backtrace(g).frames])
+            emit_json([{**frame_dict(f), "selected": f.index == selected} for f in frames])
             return 0
         print(_goroutine_header(proc, g))
-        _print_traceback(proc, g)
+        for line in frame_lines(frames, selected):
+            print(line)
+        if len(frames) < len(bt.frames):
+            print(f"...{len(bt.frames) - len(frames)} more frames (stack N shows frames 0..N)")
+        elif bt.error:
+            print(f"...backtrace stopped: {safe(bt.error)}")
+        if len(frames) == len(bt.frames):
+            _print_created_by(proc, g)
     return 0

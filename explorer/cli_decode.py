@@ -1,5 +1,5 @@
 """``decode`` (and ``print EXPR --as FORMAT``): the bytes behind a value, read as protobuf, JSON,
-text or hex, compression peeled first (contract: shared/CLI.md).
+text or hex, compression peeled first (contract: docs/CLI.md).
 
 ``--as protobuf`` prints exactly what ``protoc --decode_raw`` prints for the same bytes; with
 ``--proto DESCRIPTOR_SET --type NAME``, what ``protoc --decode=NAME`` prints. Bytes that are not what
@@ -35,16 +35,17 @@ def add_format_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--type", dest="msg_type", metavar="FULL.MESSAGE.NAME", help="the message type in --proto")
 
 
-def add_parser(sub: Any, add_inputs: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``decode`` on the command line's subparsers."""
+def add_parser(sub: Any, add_inputs: Callable[[argparse.ArgumentParser], None],
+               add_where: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register ``decode`` on the command line's subparsers (``add_inputs``: CORE [BINARY];
+    ``add_where``: -g and -f)."""
     p = sub.add_parser("decode", help="decode the bytes behind a value (or ADDR:LEN): protobuf, JSON, text, "
                                       "compressed payloads")
     add_inputs(p)
-    p.add_argument("-g", dest="goroutine", type=int)
-    p.add_argument("-f", dest="frame", type=int, default=0)
-    p.add_argument("target", metavar="EXPR|ADDR:LEN")
+    add_where(p)
+    p.add_argument("target", metavar="EXPR|ADDR:LEN", help="an expression whose bytes to decode, or a raw range")
     add_format_options(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the decoded tree as JSON (docs/CLI.md)")
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -80,7 +81,7 @@ def read_range(proc: Any, addr: int, size: int, label: str) -> tuple[bytes, list
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from explorer.cli_common import open_process, resolve_goroutine
+    from explorer.cli_common import open_process, resolve_frame, resolve_goroutine
     from explorer.goruntime.expr import evaluate, parse_range, value_bytes
 
     _check_options(args)
@@ -93,7 +94,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
             g = None
             if args.goroutine is not None or proc.crashed_goroutine is not None:
                 g = resolve_goroutine(proc, args.goroutine)
-            addr, size = value_bytes(evaluate(proc, args.target, g, args.frame), args.target, "decode")
+            value = evaluate(proc, args.target, g, resolve_frame(proc, g, args.frame))
+            addr, size = value_bytes(value, args.target, "decode")
         data, notes = read_range(proc, addr, size, args.target)
     return emit(data, args.as_ or "auto", schema, args.msg_type, as_json=args.json, notes=notes,
                 source={"address": addr, "size": size})

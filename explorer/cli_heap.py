@@ -1,4 +1,4 @@
-"""``heap`` and ``pprof``: the heap of a core, and pprof profiles rebuilt from it (shared/CLI.md).
+"""``heap`` and ``pprof``: the heap of a core, and pprof profiles rebuilt from it (docs/CLI.md).
 
 ::
 

@@ -1,4 +1,4 @@
-"""The value commands: ``vars``, ``print``, ``x`` and ``save`` (contract: shared/CLI.md)."""
+"""The value commands: ``vars`` (``args``, ``locals``), ``print``, ``x`` and ``save`` (contract: docs/CLI.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from explorer.cli_common import emit_json, open_process, resolve_goroutine
+from explorer.cli_common import emit_json, open_process, resolve_frame, resolve_goroutine
 from explorer.errors import ExplorerError
 from explorer.render.text import safe
 
@@ -43,13 +43,19 @@ def cmd_vars(args: argparse.Namespace) -> int:
 
     with open_process(args) as proc:
         g = resolve_goroutine(proc, args.goroutine)
+        args.frame = resolve_frame(proc, g, args.frame)
         variables = frame_variables(proc, g, args.frame)
+        # vars: both; args and locals (delve's words): one kind.
+        kinds: tuple[str, ...] = {"args": ("arg",), "locals": ("local",)}.get(getattr(args, "command", "vars"),
+                                                                             ("arg", "local"))
+        variables = [v for v in variables if v.kind in kinds]
         if args.json:
             emit_json([variable_json(v) for v in variables])
             return 0
         print(_frame_header(proc, g, args.frame))
         if not variables:
-            print("(no variables: DWARF describes none at this pc)")
+            what = {"args": "arguments", "locals": "locals"}.get(getattr(args, "command", "vars"), "variables")
+            print(f"(no {what}: DWARF describes none at this pc)")
         for kind, title in (("arg", "arguments"), ("local", "locals")):
             group = [v for v in variables if v.kind == kind]
             if group:
@@ -66,7 +72,7 @@ def cmd_print(args: argparse.Namespace) -> int:
 
     with open_process(args) as proc:
         g = _goroutine(proc, args)
-        value = evaluate(proc, args.expr, g, args.frame)
+        value = evaluate(proc, args.expr, g, resolve_frame(proc, g, args.frame))
         if getattr(args, "as_", None) or getattr(args, "proto", None):  # print EXPR --as protobuf
             from explorer.cli_decode import print_as
 
@@ -94,7 +100,7 @@ def _x_range(proc: GoProcess, args: argparse.Namespace) -> tuple[int, int, str]:
     if addr is not None:
         return addr, length if length is not None else X_DEFAULT_LEN, ""
     g = _goroutine(proc, args)
-    value = evaluate(proc, target, g, args.frame)
+    value = evaluate(proc, target, g, resolve_frame(proc, g, args.frame))
     start, size = value_bytes(value, target, "show")
     note = f"{safe(target)}: {safe(value.type_name)}, {size} bytes at {start:#x}"
     if length is not None:
@@ -144,7 +150,7 @@ def cmd_save(args: argparse.Namespace) -> int:
             g = None
         else:
             g = _goroutine(proc, args)
-        addr, size = read_bytes_for(proc, args.target, g, args.frame)
+        addr, size = read_bytes_for(proc, args.target, g, resolve_frame(proc, g, args.frame))
         n = save_bytes(proc, addr, size, args.output, force=args.force)
         # With -o - (or /dev/stdout) the data is on stdout: the report goes to stderr.
         print(f"wrote {n} bytes ({addr:#x}..{addr + size:#x}) to {safe(args.output)}",

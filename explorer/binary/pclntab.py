@@ -377,6 +377,20 @@ class Pclntab:
         """Every function named ``name``, in address order."""
         return [self.func_at(i) for i in self._name_index.get(name, ())]
 
+    def function_names(self) -> list[str]:
+        """Every function name, once (the order is unspecified)."""
+        return list(self._name_index)
+
+    def file_names(self) -> list[str]:
+        """Every file name of the file table, once, in table order (what ``FILE:LINE`` resolves
+        against)."""
+        start, limit = self._bounds["filetab"]
+        seen: dict[str, None] = {}
+        for raw in self._data[start:limit].split(b"\0"):
+            if raw:
+                seen.setdefault(raw.decode("utf-8", "replace"), None)
+        return list(seen)
+
     # -- strings ------------------------------------------------------------------------------------
 
     def _cstring(self, table: str, off: int) -> str:

@@ -87,6 +87,32 @@ class Arch:
     dwarf_vector: tuple[int, int, str]
     """(first DWARF number, count, name prefix) of the floating-point/vector registers."""
     sigframe: SigFrame
+    general_regs: tuple[str, ...] = ()
+    """What ``regs`` shows of a thread's registers, in order (gdb's ``info registers`` order)."""
+    fpregs_layout: str = ""
+    """How NT_FPREGSET is laid out: ``fxsave`` (amd64) or ``fpsimd`` (arm64)."""
+
+    def decode_fpregs(self, raw: bytes) -> dict[str, int]:
+        """The floating-point and vector registers of an NT_FPREGSET note, by name (empty when the
+        note is too short). amd64 (``user_fpregs_struct``, the FXSAVE area): the x87 control,
+        status and abridged tag words, last opcode and instruction/operand pointers (``cw sw tw
+        fop fip fdp``), ``mxcsr mxcsr_mask``, ``st0``-``st7`` (80 bits each) and ``xmm0``-``xmm15``.
+        arm64 (``user_fpsimd_state``): ``v0``-``v31`` (128 bits), ``fpsr``, ``fpcr``."""
+        out: dict[str, int] = {}
+        if self.fpregs_layout == "fxsave" and len(raw) >= 416:
+            for name, off, size in (("cw", 0, 2), ("sw", 2, 2), ("tw", 4, 2), ("fop", 6, 2), ("fip", 8, 8),
+                                    ("fdp", 16, 8), ("mxcsr", 24, 4), ("mxcsr_mask", 28, 4)):
+                out[name] = int.from_bytes(raw[off : off + size], "little")
+            for i in range(8):
+                out[f"st{i}"] = int.from_bytes(raw[32 + 16 * i : 32 + 16 * i + 10], "little")
+            for i in range(16):
+                out[f"xmm{i}"] = int.from_bytes(raw[160 + 16 * i : 176 + 16 * i], "little")
+        elif self.fpregs_layout == "fpsimd" and len(raw) >= 520:
+            for i in range(32):
+                out[f"v{i}"] = int.from_bytes(raw[16 * i : 16 * i + 16], "little")
+            out["fpsr"] = int.from_bytes(raw[512:516], "little")
+            out["fpcr"] = int.from_bytes(raw[516:520], "little")
+        return out
 
     @property
     def uses_lr(self) -> bool:
@@ -148,6 +174,8 @@ AMD64 = Arch(
         signo=304,  # the siginfo follows the 304-byte ucontext
         fault_address=_AMD64_MCTX + 176,  # cr2
     ),
+    general_regs=tuple("rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags".split()),
+    fpregs_layout="fxsave",
 )
 
 _ARM64_MCTX = 128 + 176  # siginfo, then uc_mcontext within the ucontext
@@ -174,6 +202,8 @@ ARM64 = Arch(
         signo=0,
         fault_address=_ARM64_MCTX,
     ),
+    general_regs=(*(f"x{i}" for i in range(31)), "sp", "pc", "pstate"),
+    fpregs_layout="fpsimd",
 )
 
 ARCHES: Mapping[str, Arch] = MappingProxyType({a.name: a for a in (AMD64, ARM64)})

@@ -149,6 +149,10 @@ class CoreNotes:
     auxv: dict[int, int] = field(default_factory=dict)
     files: list[FileMapping] = field(default_factory=list)
     notes_truncated: bool = False
+    fpregs: dict[int, bytes] = field(default_factory=dict)
+    """NT_FPREGSET of each thread that has one, by thread index (the note follows its thread's
+    NT_PRSTATUS): amd64's FXSAVE area, arm64's ``user_fpsimd_state``; decoded by
+    :meth:`explorer.core.arch.Arch.decode_fpregs`. Kernel cores have them, qemu's do not."""
 
 
 def map_file(path: str | os.PathLike[str], *, decompress: bool = True) -> tuple[mmap.mmap | bytes, bool]:
@@ -325,6 +329,8 @@ class CoreFile:
                 vals = struct.unpack_from(f"<{len(reg_names)}Q", desc, 112)
                 out.threads.append(Thread(pid, cursig, dict(zip(reg_names, vals, strict=True)),
                                           len(out.threads)))
+            elif ntype == NT_FPREGSET and name == "CORE" and out.threads:
+                out.fpregs[out.threads[-1].index] = bytes(desc[:1024])  # bounded: 512 (amd64), 528 (arm64)
             elif ntype == NT_PRPSINFO and len(desc) >= 136:
                 pid = struct.unpack_from("<i", desc, 24)[0]
                 fname = bytes(desc[40:56]).split(b"\0", 1)[0].decode("utf-8", "replace")

@@ -223,3 +223,44 @@ def render_line(ln: DisasmLine, entry: int, *, current: bool = False, show_bytes
         if ln.target_name:
             t.append(f"  ; {ln.target_name}", style="green")
     return t
+
+
+#: ``disassemble -a START END`` covers at most this many bytes.
+MAX_RANGE_BYTES = 1 << 20
+
+
+def disassemble_range(read: Callable[[int, int], bytes], pcln: Pclntab, start: int, end: int, arch: str,
+                      symbols: SymbolIndex | None = None,
+                      listing_of: Callable[[Func], Listing] | None = None) -> list[tuple[Func, Listing]]:
+    """The instructions in [start, end), per function: each function the range touches is
+    disassembled from its entry (so instruction boundaries are the code's, wherever ``start``
+    falls) and cut to the range. Bytes outside every function (alignment padding) are left out.
+    ``listing_of`` may supply cached listings."""
+    if end <= start:
+        raise ExplorerError(f"disassemble -a: the end {end:#x} is not after the start {start:#x}")
+    if end - start > MAX_RANGE_BYTES:
+        raise ExplorerError(f"disassemble -a: {end - start} bytes; at most {MAX_RANGE_BYTES} at once")
+    out: list[tuple[Func, Listing]] = []
+    pc = start
+    while pc < end:
+        f = pcln.find_func(pc)
+        if f is None:
+            nxt = _next_func_entry(pcln, pc, end)
+            if nxt is None:
+                break
+            pc = nxt
+            continue
+        whole = listing_of(f) if listing_of is not None else disassemble(read, pcln, f, arch, symbols)
+        lines = [ln for ln in whole.lines if ln.address + ln.size > start and ln.address < end]
+        out.append((f, Listing(whole.function, whole.entry, whole.end, lines, whole.error)))
+        pc = f.end
+    if not out:
+        raise ExplorerError(f"no function's code in [{start:#x}, {end:#x})")
+    return out
+
+
+def _next_func_entry(pcln: Pclntab, pc: int, end: int) -> int | None:
+    """The entry of the first function after ``pc`` and before ``end`` (None when there is none)."""
+    if pc < pcln.min_pc:
+        return pcln.min_pc if pcln.min_pc < end else None
+    return None

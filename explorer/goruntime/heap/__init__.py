@@ -224,7 +224,7 @@ class Heap:
         return out
 
     def summary(self) -> dict[str, Any]:
-        """What ``heap`` prints (JSON keys of shared/CLI.md)."""
+        """What ``heap`` prints (JSON keys of docs/CLI.md)."""
         objs = self.objects
         live = self.reach.reachable
         return {

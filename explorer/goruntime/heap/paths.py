@@ -1,6 +1,6 @@
 """Who holds an object: a shortest chain from a root, and the objects and roots that point into it.
 
-A path is a list of steps, from the root to the object (JSON contract in shared/CLI.md):
+A path is a list of steps, from the root to the object (JSON contract in docs/CLI.md):
 
 - ``{"kind": "global", "name", "field"}`` — a package-level variable (by symbol; ``global 0x…`` in a
   stripped binary) and the field of it that holds the pointer;
