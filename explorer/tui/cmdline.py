@@ -21,6 +21,7 @@ from explorer.tui.hexview import HexScreen, HexView
 from explorer.tui.inspection import Inspection
 from explorer.tui.lines import LineList
 from explorer.tui.links import Links
+from explorer.tui.machineview import MachineCommands
 from explorer.tui.panes import BacktraceView, GoroutineList, GroupRequested, VariablesTree
 from explorer.tui.widgets import CommandLine, HelpScreen
 
@@ -40,7 +41,7 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" ".join(keys), what) for (_action, what), keys in rows.items()]
 
 
-class CommandLineApp(Inspection, Links):
+class CommandLineApp(MachineCommands, Inspection, Links):
     """The ``:`` line and the palette drive the other layers."""
 
     #: Rows of the help's "Everywhere" section besides the app's own bindings.
@@ -78,7 +79,8 @@ class CommandLineApp(Inspection, Links):
             return
         if not self.loaded and not self.load_failed:
             raise ExplorerError("still loading the goroutines: try again in a moment")
-        if c.name in ("goroutine", "frame", "up", "down", "goroutines") and isinstance(self.screen, HexScreen):
+        if c.name in ("goroutine", "frame", "up", "down", "goroutines", "stack", "locals", "args", "list",
+                      "disassemble") and isinstance(self.screen, HexScreen):
             self.pop_screen()
         if c.name == "goroutine":
             assert c.number is not None
@@ -105,6 +107,21 @@ class CommandLineApp(Inspection, Links):
             inp.value = c.rest
             inp.display = bool(c.rest)
             self.filter_worker(c.rest)
+        elif c.name == "stack":
+            self.show_stack()
+        elif c.name == "regs":
+            self.show_regs("-a" in c.flags)
+        elif c.name == "threads":
+            self.show_threads()
+        elif c.name == "thread":
+            assert c.number is not None
+            self.show_thread(c.number, "-a" in c.flags)
+        elif c.name in ("locals", "args"):
+            self.show_variables("local" if c.name == "locals" else "arg")
+        elif c.name == "list":
+            self.list_source(c.rest)
+        elif c.name == "disassemble":
+            self.disassemble(c.span, c.rest if "-l" in c.flags else "")
         elif c.name == "substitute-path":
             self.session.sources.add_rule(c.args[0], c.args[1])
             self.select_frame(self.frame_index)

@@ -27,6 +27,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 "write a value's bytes (or a range) to PATH; asks before overwriting"),
     CommandSpec("goroutines", ("grs",), "goroutines [TEXT] [-with|-without label K[=V]] [-group label K]",
                 "filter the goroutine list (TEXT, key=value, a label); group by a label's value (no words: all)"),
+    CommandSpec("stack", ("bt",), "stack [N]", "the backtrace, maximized (z restores the layout)"),
+    CommandSpec("regs", (), "regs [-a]", "the frame's registers as unwound (frame 0: the thread's); -a: all"),
+    CommandSpec("threads", (), "threads", "every thread of the core: pc, sp, goroutine, signal (enter: thread N)"),
+    CommandSpec("thread", ("tr",), "thread N", "thread N (its LWP): its registers and its own stack"),
+    CommandSpec("locals", (), "locals", "the frame's locals in the Variables pane"),
+    CommandSpec("args", (), "args", "the frame's arguments in the Variables pane"),
+    CommandSpec("list", ("ls", "l"), "list [LOCATION]",
+                "source around the frame, or LOCATION: FUNC, FILE:LINE, LINE, +N, -N, *ADDR"),
+    CommandSpec("disassemble", ("disass",), "disassemble [-a START END | -l LOCATION]",
+                "the frame's function, LOCATION's function, or the instructions in [START, END)"),
     CommandSpec("substitute-path", ("sp",), "substitute-path FROM TO", "find sources under TO instead of FROM"),
     CommandSpec("help", ("h",), "help", "show every key and command"),
     CommandSpec("quit", ("q", "exit"), "quit", "leave gocore-tui"),
@@ -45,6 +55,8 @@ class Command:
     number: int | None = None
     length: int | None = None
     path: str | None = None
+    flags: tuple[str, ...] = ()  # options given (regs -a)
+    span: tuple[int, int] | None = None  # disassemble -a START END
 
 
 def parse(line: str) -> Command:
@@ -97,12 +109,57 @@ def parse(line: str) -> Command:
         return Command(name, (target, path), target, path=path)
     if name == "goroutines":
         return Command(name, (rest,) if rest else (), rest)
+    if name == "stack":
+        if not rest:
+            return Command(name)
+        n = parse_int(rest)
+        if n is None or n < 0:
+            raise usage()
+        return Command(name, (rest,), rest, number=n)
+    if name in ("regs", "thread"):
+        words = rest.split()
+        flags = tuple(w for w in words if w.startswith("-"))
+        others = [w for w in words if not w.startswith("-")]
+        if any(f != "-a" for f in flags):
+            raise usage()
+        if name == "regs":
+            if others:
+                raise usage()
+            return Command(name, tuple(words), rest, flags=flags)
+        n = parse_int(others[0]) if len(others) == 1 else None
+        if n is None or n < 0:
+            raise usage()
+        return Command(name, tuple(words), rest, number=n, flags=flags)
+    if name in ("threads", "locals", "args"):
+        if rest:
+            raise usage()
+        return Command(name)
+    if name == "list":
+        return Command(name, (rest,) if rest else (), rest)
+    if name == "disassemble":
+        return _disassemble(spec, rest)
     if name == "substitute-path":
         words = rest.split()
         if len(words) != 2:
             raise usage()
         return Command(name, tuple(words), rest)
     return Command(name, (), rest)
+
+
+def _disassemble(spec: CommandSpec, rest: str) -> Command:
+    """``disassemble``, ``disassemble -a START END``, ``disassemble -l LOCATION``."""
+    words = rest.split()
+    if not words:
+        return Command(spec.name)
+    if words[0] == "-a" and len(words) == 3:
+        start, end = parse_int(words[1]), parse_int(words[2])
+        if start is None or end is None or start < 0 or end <= start:
+            raise ExplorerError("disassemble -a START END: two addresses, END after START")
+        return Command(spec.name, tuple(words), rest, flags=("-a",), span=(start, end))
+    if words[0] == "-l" and len(words) >= 2:
+        loc = rest.split(None, 1)[1].strip()
+        return Command(spec.name, tuple(words), loc, flags=("-l",))
+    raise ExplorerError(f"usage: {spec.usage}")
 
 
 def _split_path(rest: str) -> tuple[str, str]:
