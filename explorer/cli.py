@@ -95,12 +95,12 @@ def build_parser() -> _Parser:
                    help="traceback: print the core as a GOTRACEBACK=all traceback")
 
     for name, helptext in (("bt", "backtrace of a goroutine, its frames numbered (=> marks the selected one)"),
-                           ("stack", "bt, at most N frames (delve's stack [N])")):
+                           ("stack", "bt; stack N: frames 0 to N only (delve's stack [N])")):
         p = sub.add_parser(name, help=helptext)
         _add_inputs(p)
         _add_goroutine(p)
         p.add_argument("depth", metavar="N", nargs="?", type=int, default=None,
-                       help="show at most N frames (default: all)")
+                       help="show frames 0 to N only, as delve's stack N (default: all)")
         _add_json(p)
 
     for name, helptext in (("vars", "arguments and locals of a frame"), ("args", "arguments of a frame"),
