@@ -122,6 +122,10 @@ def disassemble(read: Callable[[int, int], bytes], pcln: Pclntab, func: Func, ar
                               target, tname, file, line))
     if end < func.entry + size and error is None:
         error = f"cannot decode the instruction at {end:#x}"
+    # The alignment padding up to the next function (int3 on amd64, zero words on arm64) has no
+    # line: it is not the function's code (go tool objdump stops before it too).
+    while out and out[-1].line == 0 and (out[-1].mnemonic == "int3" or not any(out[-1].raw)):
+        out.pop()
     return Listing(func.name, func.entry, func.end, out, error)
 
 
