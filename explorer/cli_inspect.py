@@ -246,7 +246,7 @@ def cmd_disassemble(args: argparse.Namespace) -> int:
             parts = disassemble_range(proc.memory.read, pcln, args.range[0], args.range[1], proc.arch, symbols)
             where = _optional_frames(proc, args)
             if where is not None:
-                current = where[0][where[1]].pc
+                current = where[0][where[1]].sym_pc or where[0][where[1]].pc
         else:
             if args.location is not None:
                 where = _optional_frames(proc, args) if _relative(args.location) else None
@@ -257,7 +257,9 @@ def cmd_disassemble(args: argparse.Namespace) -> int:
             else:
                 _g, frames, index = _frames(proc, args)
                 f = frames[index]
-                pc = current = f.pc
+                # The instruction the frame is at: for a caller, the call (its pc is the return
+                # address after it), as the TUI's pane marks it.
+                pc = current = f.sym_pc or f.pc
             fn = pcln.find_func(pc)
             if fn is None:
                 raise ExplorerError(f"no function at {pc:#x}")

@@ -140,6 +140,13 @@ def commands(c: Core, tmp: Path) -> list[list[str]]:
     ]
     for other in proc.goroutines[:12]:
         out.append(["bt", core, exe, "-g", str(other.id)])
+    # The machine's view: every file and function name it prints comes from the executable.
+    out += [["stack", core, exe, "3"], ["threads", core, exe], ["threads", core, exe, "--json"],
+            ["regs", core, exe], ["regs", core, exe, "-a", "--json"], ["list", core, exe],
+            ["list", core, exe, "--json"], ["disassemble", core, exe], ["disassemble", core, exe, "--json"],
+            ["args", core, exe], ["locals", core, exe], ["list", core, exe, "main.handle"],
+            ["disassemble", core, exe, "-l", "main.handle"], ["list", core, exe, "nosuch\x1b]0;TYPED\x07"]]
+    out += [["thread", core, exe, str(t.tid)] for t in proc.thread_infos]
     if g is not None and c.case.mode != "stripped":
         for f in frames:
             if not f.function.startswith("runtime."):

@@ -11,6 +11,7 @@ as the ``first_screen_seconds`` property of the test (tests never assert on wall
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -274,6 +275,41 @@ def test_labels_and_the_creator_link(tmux_app: Any) -> None:
     t.command("goroutines -group label tenant")
     s = t.wait_text(f"{acme}× tenant=acme")
     assert "1× tenant=globex" in s and "no label tenant" in s
+    t.keys("q")
+    t.wait_text("EXITED 0")
+
+
+def test_machine_commands(tmux_app: Any, corpus: Any) -> None:
+    """``:regs``, ``:threads``, ``:list`` and ``:disassemble`` typed into a real terminal: the
+    selected frame's pc as the runtime printed it, a row per thread of the core (as readelf counts
+    its NT_PRSTATUS notes), the function's line of its source file, and go tool objdump's first
+    instruction of it."""
+    from test_inspect import objdump
+
+    case = corpus("1.24.11", "noopt", "httpabort")
+    crashing = case.trace.crashing
+    mine = next(f for f in crashing.frames if f.function.startswith("main."))
+    notes = subprocess.run(["readelf", "-n", "-W", str(case.core)], capture_output=True, text=True, check=True).stdout
+    threads = notes.count("NT_PRSTATUS")
+    decl = next(i for i, t in enumerate(Path(mine.file).read_text().splitlines(), 1)
+                if t.startswith("func processOrder("))
+    first = objdump(case.version, case.binary, "main.processOrder")[0][2]
+    t = tmux_app(str(case.core), str(case.binary))
+    t.wait(lambda s: "Source: scenario_httpabort.go" in s and "▶" in s, "the first screen")
+    t.command("regs")
+    t.wait(lambda s: "Registers: goroutine" in s and f"rip = {mine.pc:#018x}" in s, ":regs")
+    t.keys("Escape")
+    t.wait(lambda s: "Registers: goroutine" not in s, "registers closed")
+    t.command("threads")
+    s = t.wait_text("Threads:")
+    rows = [ln for ln in s.splitlines() if re.search(r"[ *] \d+ +0x[0-9a-f]{16} 0x[0-9a-f]{16} ", ln)]
+    assert len(rows) == threads, s
+    t.keys("Escape")
+    t.wait(lambda s: "Threads:" not in s, "threads closed")
+    t.command("list processOrder")
+    t.wait(lambda s: f"Source: {Path(mine.file).name}:{decl} (list" in s and "func processOrder(" in s, ":list")
+    t.command("disassemble -l main.processOrder")
+    t.wait(lambda s: "Disassembly: main.processOrder" in s and f"{first:#x}" in s, ":disassemble")
     t.keys("q")
     t.wait_text("EXITED 0")
 
