@@ -61,8 +61,16 @@ def proc_of(case: CoreCase) -> GoProcess:
     return _OPEN[key]
 
 
-def abort_case(version: str) -> CoreCase:
-    return make_core(version, "noopt", "httpabort")
+def abort_case(version: str, arch: str = "amd64") -> CoreCase:
+    return make_core(version, "noopt", "httpabort", arch=arch)
+
+
+#: (version, arch) of the thread and frame-pointer tests: amd64 on every version, arm64 (qemu cores)
+#: on one.
+TARGETS = [pytest.param(v, "amd64", id=v) for v in VERSIONS] + (
+    [pytest.param(PRIMARY, "arm64", id=f"arm64-{PRIMARY}")] if "arm64" in gotools.corpus_arches() else [])
+#: The runtime's register dump names (runtime/signal_arm64.go dumpregs) -> ours (NT_PRSTATUS's).
+DUMP_NAMES = {"rflags": "eflags", "lr": "x30", **{f"r{i}": f"x{i}" for i in range(30)}}
 
 
 def run(*args: Any) -> tuple[int, str, str]:
@@ -247,13 +255,13 @@ def _thread_by_m(proc: GoProcess) -> dict[int, int]:
     return {proc.memory.read_uint(ti.m + off, 8): ti.tid for ti in proc.thread_infos if ti.m}
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_thread_stacks_match_the_runtimes_sections(version: str) -> None:
+@pytest.mark.parametrize(("version", "arch"), TARGETS)
+def test_thread_stacks_match_the_runtimes_sections(version: str, arch: str) -> None:
     """Each thread section the runtime printed (the crashing one, then SIGQUIT on every other thread):
     ``thread N``'s frames past its outermost signal frame are the frames printed there, the
     registers known at the first of them are the register dump printed there, and the goroutine the
     section names is the thread's."""
-    case = abort_case(version)
+    case = abort_case(version, arch)
     by_m = _thread_by_m(proc_of(case))
     sections = [s for s in case.trace.sections if s.signal is not None and s.signal.m is not None and s.registers]
     assert len(sections) >= 3, [s.signal for s in case.trace.sections]
@@ -271,7 +279,7 @@ def test_thread_stacks_match_the_runtimes_sections(version: str) -> None:
         ours = [(printed_name(f["function"]), f["pc"], f["sp"]) for f in after if not f["inlined"]]
         want = [(f.function, f.pc, f.sp) for f in printed if not f.inlined]
         assert ours[: len(want)] == want, f"m{s.signal.m}: {ours}\n!= {want}"
-        dumped = {("eflags" if k == "rflags" else k): v for k, v in s.registers.items()}
+        dumped = {DUMP_NAMES.get(k, k): v for k, v in s.registers.items()}
         known = after[0]["registers"]
         common = set(known) & set(dumped)
         assert len(common) >= 18, common
@@ -285,12 +293,13 @@ def test_thread_stacks_match_the_runtimes_sections(version: str) -> None:
         assert t["crashed"] == (s is case.trace.sections[0])
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_regs_at_outer_frames_follow_the_frame_pointers(version: str) -> None:
-    """At every frame the runtime printed for the crashing goroutine: rip and rsp are its pc and sp,
-    rbp is its fp - 16 (amd64: the prologue's frame pointer), and the memory there holds the caller's
-    rbp and the return address, the next printed frame's pc."""
-    case = abort_case(version)
+@pytest.mark.parametrize(("version", "arch"), TARGETS)
+def test_regs_at_outer_frames_follow_the_frame_pointers(version: str, arch: str) -> None:
+    """At every frame the runtime printed for the crashing goroutine: the pc and the stack pointer
+    are its pc and sp, and the frame pointer is where the prologue put it, holding the caller's: amd64
+    rbp = fp - 16, the return address (the next printed frame's pc) above it; arm64 x29 = sp - 8, the
+    return address at sp and in x30."""
+    case = abort_case(version, arch)
     proc = proc_of(case)
     crashing = case.trace.crashing
     assert crashing is not None
@@ -302,17 +311,26 @@ def test_regs_at_outer_frames_follow_the_frame_pointers(version: str) -> None:
                  (printed[0].function, printed[0].sp))
     ours = [f for f in frames[start:] if not f.inlined]
     checked = 0
+    pc, sp, fp = ("pc", "sp", "x29") if arch == "arm64" else ("rip", "rsp", "rbp")
+    slot = 0 if arch == "arm64" else 8  # what a frame of nothing but a return address spans
+
+    def frame_pointer(p: Any) -> int:
+        return p.sp - 8 if arch == "arm64" else p.fp - 16
+
     for k, (f, p) in enumerate(zip(ours, printed, strict=False)):
         assert (printed_name(f.function), f.pc, f.sp) == (p.function, p.pc, p.sp)
         regs = frame_registers(proc, frames, f.index)
-        assert (regs["rip"], regs["rsp"]) == (p.pc, p.sp)
-        if f.regs or p.fp is None or p.fp - p.sp <= 8 or k + 1 >= len(printed):
+        assert (regs[pc], regs[sp]) == (p.pc, p.sp)
+        if f.regs or p.fp is None or p.fp - p.sp <= slot or k + 1 >= len(printed):
             continue
-        assert regs["rbp"] == p.fp - 16
-        assert proc.memory.read_u64(regs["rbp"] + 8) == printed[k + 1].pc
-        caller_fp = printed[k + 1].fp
-        if caller_fp is not None and caller_fp - printed[k + 1].sp > 8:
-            assert proc.memory.read_u64(regs["rbp"]) == caller_fp - 16
+        caller = printed[k + 1]
+        assert regs[fp] == frame_pointer(p)
+        ret = p.sp if arch == "arm64" else regs[fp] + 8
+        assert proc.memory.read_u64(ret) == caller.pc
+        if arch == "arm64":
+            assert regs["x30"] == caller.pc
+        if caller.fp is not None and caller.fp - caller.sp > slot:
+            assert proc.memory.read_u64(regs[fp]) == frame_pointer(caller)
         checked += 1
     assert checked >= 4, checked
     k = next(i for i, f in enumerate(frames) if f.function == "main.processOrder" or f.function.startswith("main."))

@@ -182,6 +182,10 @@ class CommandLineApp(MachineCommands, Inspection, Links):
                             self.action_examine)
         yield SystemCommand("Save bytes…", "Write a value's bytes or ADDR:LEN to a file (save EXPR PATH)",
                             lambda: self.action_command_line("save "))
+        yield SystemCommand("Registers", "The frame's registers as unwound (regs; regs -a for all)",
+                            lambda: self._safe(self.run_command, "regs"))
+        yield SystemCommand("Threads", "Every thread of the core; enter opens one (threads)",
+                            lambda: self._safe(self.run_command, "threads"))
         yield SystemCommand("Filter goroutines", "Show goroutines matching a function, file, status, id or label",
                             self._filter_requested)
         yield SystemCommand("Group goroutines", "Toggle grouping goroutines by stack",
