@@ -52,6 +52,7 @@ def _close() -> Any:
     yield
     for p in _OPEN.values():
         p.close()
+    _OPEN.clear()  # other modules importing proc_of open their own
 
 
 def proc_of(case: CoreCase) -> GoProcess:
@@ -69,8 +70,8 @@ def abort_case(version: str, arch: str = "amd64") -> CoreCase:
 #: on one.
 TARGETS = [pytest.param(v, "amd64", id=v) for v in VERSIONS] + (
     [pytest.param(PRIMARY, "arm64", id=f"arm64-{PRIMARY}")] if "arm64" in gotools.corpus_arches() else [])
-#: The runtime's register dump names (runtime/signal_arm64.go dumpregs) -> ours (NT_PRSTATUS's).
-DUMP_NAMES = {"rflags": "eflags", "lr": "x30", **{f"r{i}": f"x{i}" for i in range(30)}}
+#: The runtime's register dump names (runtime/signal_{amd64,arm64}.go dumpregs) -> ours (NT_PRSTATUS's).
+DUMP_NAMES = {"amd64": {"rflags": "eflags"}, "arm64": {"lr": "x30", **{f"r{i}": f"x{i}" for i in range(30)}}}
 
 
 def run(*args: Any) -> tuple[int, str, str]:
@@ -279,7 +280,7 @@ def test_thread_stacks_match_the_runtimes_sections(version: str, arch: str) -> N
         ours = [(printed_name(f["function"]), f["pc"], f["sp"]) for f in after if not f["inlined"]]
         want = [(f.function, f.pc, f.sp) for f in printed if not f.inlined]
         assert ours[: len(want)] == want, f"m{s.signal.m}: {ours}\n!= {want}"
-        dumped = {DUMP_NAMES.get(k, k): v for k, v in s.registers.items()}
+        dumped = {DUMP_NAMES[arch].get(k, k): v for k, v in s.registers.items()}
         known = after[0]["registers"]
         common = set(known) & set(dumped)
         assert len(common) >= 18, common

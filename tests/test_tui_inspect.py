@@ -12,9 +12,10 @@ import re
 from typing import Any
 
 from oracle import printed_name
-from test_inspect import PRIMARY, _thread_by_m, abort_case, gdb_threads, objdump, proc_of
+from test_inspect import PRIMARY, _thread_by_m, abort_case, gdb_threads, objdump
 from test_tui import command, make_app, run, wait_for
 
+from explorer.goruntime.process import GoProcess
 from explorer.tui.machineview import TextPopup
 from explorer.tui.panes import BacktraceView, DisasmView, SourceView, VariablesTree
 
@@ -25,7 +26,8 @@ def test_machine_commands_in_the_tui() -> None:
     assert crashing is not None
     mine = next(f for f in crashing.frames if f.function.startswith("main."))
     functions, _gdb = gdb_threads(case)
-    by_m = _thread_by_m(proc_of(case))
+    with GoProcess.open(case.core, case.binary) as proc:
+        by_m = _thread_by_m(proc)
     section = next(s for s in case.trace.sections[1:] if s.signal is not None and s.signal.m in by_m)
     assert section.signal is not None and section.signal.m is not None
     other = by_m[section.signal.m]
