@@ -49,9 +49,9 @@ def resolve_goroutine(proc: GoProcess, gid: int | None) -> Goroutine:
 
 def resolve_frame(proc: GoProcess, g: Goroutine | None, frame: int | None) -> int:
     """``-f``: the frame given, or by default the one the TUI opens on (the goroutine's innermost
-    frame in the program's own code: explorer.goruntime.selection); 0 without a goroutine."""
+    frame in the program's own code: explorer.goruntime.frameselect); 0 without a goroutine."""
     if frame is not None:
         return frame
-    from explorer.goruntime.selection import selected_frame
+    from explorer.goruntime.frameselect import selected_frame
 
     return selected_frame(proc, g)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.errors import ExplorerError, SaveError
-from explorer.goruntime.selection import default_frame_index, goroot, is_std_frame, package_path
+from explorer.goruntime.frameselect import default_frame_index, goroot, is_std_frame, package_path
 from explorer.goruntime.unwind import Frame
 from explorer.render.source import SourceFinder
 
@@ -78,7 +78,7 @@ def _check_address(text: str, addr: int) -> None:
         raise ExplorerError(f"{text}: past the end of the 64-bit address space")
 
 
-package_of = package_path  # the package path of a function name (explorer.goruntime.selection)
+package_of = package_path  # the package path of a function name (explorer.goruntime.frameselect)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Session:
 
     @property
     def goroot(self) -> str | None:
-        """GOROOT as the binary's file names give it (explorer.goruntime.selection)."""
+        """GOROOT as the binary's file names give it (explorer.goruntime.frameselect)."""
         return goroot(self.proc)
 
     @cached_property
@@ -174,7 +174,7 @@ class Session:
 
     def default_frame(self, frames: Sequence[Frame]) -> int:
         """The frame to select first: the one the command line's ``-f`` defaults to
-        (explorer.goruntime.selection: the innermost in the program's own code, else outside the
+        (explorer.goruntime.frameselect: the innermost in the program's own code, else outside the
         runtime, else the innermost)."""
         return default_frame_index(self.proc, frames)
 
