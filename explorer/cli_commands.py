@@ -294,8 +294,8 @@ def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None
 def cmd_bt(args: argparse.Namespace) -> int:
     """``bt`` / ``stack [N]``: the goroutine's frames, numbered, the selected one (where ``-f``
     defaults to, and the TUI opens) marked; ``N`` as delve's depth: frames 0 to N."""
-    from explorer.goruntime.model import frame_dict
     from explorer.goruntime.frameselect import default_frame_index
+    from explorer.goruntime.model import frame_dict
     from explorer.render.inspect import frame_lines
 
     if args.depth is None and args.binary is not None and args.binary.isdigit() and not os.path.isfile(args.binary):
