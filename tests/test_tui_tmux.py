@@ -280,11 +280,11 @@ def test_labels_and_the_creator_link(tmux_app: Any) -> None:
 
 
 def test_machine_commands(tmux_app: Any, corpus: Any) -> None:
-    """``:regs``, ``:threads``, ``:list`` and ``:disassemble`` typed into a real terminal: the
-    selected frame's pc as the runtime printed it, a row per thread of the core (as readelf counts
-    its NT_PRSTATUS notes), the function's line of its source file, and go tool objdump's first
-    instruction of it."""
-    from test_inspect import objdump
+    """``:regs``, ``:threads``, ``:thread N``, ``:stack``, ``:list`` and ``:disassemble`` typed into a
+    real terminal: the selected frame's pc as the runtime printed it, a row per thread of the core
+    (as readelf counts its NT_PRSTATUS notes), a thread's rip as gdb reads it, the runtime's frames,
+    the function's line of its source file, and go tool objdump's first instruction of it."""
+    from test_inspect import gdb_threads, objdump
 
     case = corpus("1.24.11", "noopt", "httpabort")
     crashing = case.trace.crashing
@@ -306,6 +306,15 @@ def test_machine_commands(tmux_app: Any, corpus: Any) -> None:
     assert len(rows) == threads, s
     t.keys("Escape")
     t.wait(lambda s: "Threads:" not in s, "threads closed")
+    lwps, gdb_regs = gdb_threads(case)  # gdb's LWPs and registers: :thread N shows the same rip
+    lwp = max(lwps)
+    t.command(f"thread {lwp}")
+    t.wait(lambda s: f"Thread {lwp}" in s and f"rip = {gdb_regs[lwp]['rip']:#018x}" in s, ":thread")
+    t.keys("Escape")
+    t.wait(lambda s: f"Thread {lwp}" not in s, "thread closed")
+    t.command("stack")  # the backtrace, maximized: the runtime's frames of the crashing goroutine
+    t.wait(lambda s: all(f.function.rsplit(".", 1)[-1] in s for f in crashing.frames[-3:]), ":stack")
+    t.keys("z")
     t.command("list processOrder")
     t.wait(lambda s: f"Source: {Path(mine.file).name}:{decl} (list" in s and "func processOrder(" in s, ":list")
     t.command("disassemble -l main.processOrder")
