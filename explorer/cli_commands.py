@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
+import io
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -262,9 +262,14 @@ def _goroutine_row(proc: GoProcess, g: Goroutine) -> str:
     return f"{g.id:>7} {safe(g.header_status):<22} {where}{thread}{' ' + safe(labels) if labels else ''}{mark}"
 
 
+#: Goroutines unwound (together) and encoded per piece of ``goroutines --json`` output.
+JSON_BATCH = 4096
+
+
 def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None:
     """The goroutine array, streamed: encoded in batches (in parallel chunks for big cores, see
     goruntime.parallel) and written as it is made, so memory does not grow with the output."""
+    from explorer.goruntime.jsonlist import GoroutineJSON
     from explorer.goruntime.model import goroutine_dict
     from explorer.goruntime.parallel import stream_chunks
 
@@ -272,20 +277,28 @@ def _goroutines_json(proc: GoProcess, gs: list[Goroutine], stacks: bool) -> None
         emit_json([goroutine_dict(proc, g, stacks=stacks) for g in gs])
         return
     _ = proc.crashed_goroutine, proc.thread_infos  # shared by every chunk: compute before forking
+    encoder = GoroutineJSON(proc, stacks)
 
     def encode(chunk: Sequence[Goroutine]) -> Iterator[bytes]:
         # In batches, dropping each batch's cached backtraces: memory stays flat on 100k goroutines.
-        for i in range(0, len(chunk), 1000):
-            batch = chunk[i : i + 1000]
-            text = json.dumps([goroutine_dict(proc, g, stacks=stacks) for g in batch], separators=(",", ":"))
+        for i in range(0, len(chunk), JSON_BATCH):
+            batch = chunk[i : i + JSON_BATCH]
+            proc.prime_backtraces(batch)
+            text = encoder.encode_many(batch)
             proc.forget_backtraces()
-            yield text[1:-1].encode()
+            yield text.encode()
 
     buffer = getattr(sys.stdout, "buffer", None)
     sys.stdout.flush()
     write = buffer.write if buffer is not None else (lambda b: sys.stdout.write(b.decode()))
     write(b"[")
-    stream_chunks(encode, gs, write, sep=b",")
+    fileno = None
+    if buffer is not None:
+        try:
+            fileno = sys.stdout.fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (a test's capture)
+            fileno = None
+    stream_chunks(encode, gs, write, sep=b",", fileno=fileno, flush=buffer.flush if buffer is not None else None)
     write(b"]\n")
     if buffer is not None:
         buffer.flush()

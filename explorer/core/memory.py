@@ -151,6 +151,19 @@ class AddressSpace:
             return i
         return -1
 
+    def span_at(self, addr: int) -> tuple[int, int, BufferLike, int] | None:
+        """(lo, hi, buffer, offset of lo in the buffer) of the readable run holding ``addr``, or None.
+        Hot loops that read many small things from the same run (every g of allgs, a stack's words)
+        slice or ``unpack_from`` the buffer themselves instead of calling :meth:`read` each time;
+        they must stay inside [lo, hi)."""
+        i = self._find(addr)
+        if i < 0:
+            return None
+        lo, hi, reg = self._map[i]
+        if reg.buf is None:
+            return None
+        return lo, hi, reg.buf, reg.offset + (lo - reg.start)
+
     def region_at(self, addr: int) -> Region | None:
         """The region (data or hole) that decides what ``addr`` reads as."""
         i = self._find(addr)

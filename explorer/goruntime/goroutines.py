@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from explorer.errors import ExplorerError, NotGoError, UnreadableMemory
 
@@ -64,7 +64,8 @@ class Goroutine:
     lockedm: int
     scan: bool = False
     thread: int | None = None  # LWP running it (from the core's threads)
-    errors: list[str] = field(default_factory=list)
+    # Not a list: 100,000 goroutines would be 100,000 more objects for the garbage collector to walk.
+    errors: tuple[str, ...] = ()
 
     @property
     def dead(self) -> bool:
@@ -142,8 +143,9 @@ class GReader:
         self._i_goid, self._i_status = index["goid"], index["status"]
         self._i_wr = index.get("waitreason", n)
 
-    def decode(self, addr: int, raw: bytes) -> Goroutine:
-        vals = (*self._all.unpack_from(raw), 0, None)
+    def decode(self, addr: int, raw: bytes | memoryview, offset: int = 0) -> Goroutine:
+        """The g at ``addr`` from its bytes (at ``offset`` in ``raw``; at least ``self.size`` of them)."""
+        vals = (*self._all.unpack_from(raw, offset), 0, None)
         code = vals[self._i_status]
         base = code & ~G_SCAN
         names = self.status_names
@@ -178,10 +180,8 @@ class GReader:
 RELEASE_EVERY = 8192
 
 
-def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader,
-               release: Callable[[], None] | None = None) -> tuple[list[Goroutine], list[str]]:
-    """Every g in allgs (dead ones included), and errors met on the way (bounded). ``release``, if
-    given, is called every RELEASE_EVERY goroutines to let go of the core's pages read so far."""
+def allgs_array(mem: AddressSpace, allgs_addr: int) -> tuple[bytes, list[str]]:
+    """The readable entries of ``runtime.allgs`` (8 bytes each) and what is wrong with the rest."""
     errors: list[str] = []
     try:
         ptr, ln, cap = struct.unpack("<QQQ", mem.read(allgs_addr, 24))
@@ -200,9 +200,38 @@ def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader,
         if have == 0:
             raise UnreadableMemory(ptr, 8 * ln, f"{why} (the array of runtime.allgs, {ln} goroutines, is there)")
         errors.append(f"{ln - have} of the {ln} entries of runtime.allgs are unreadable ({why})")
-    arr = mem.read(ptr, 8 * have)
+    return mem.read(ptr, 8 * have), errors
+
+
+def first_entry(arr: bytes, gaddr: int) -> int | None:
+    """The index of the first entry of an allgs array that is ``gaddr``, or None."""
+    needle = struct.pack("<Q", gaddr)
+    pos = arr.find(needle)
+    while pos >= 0 and pos % 8:
+        pos = arr.find(needle, pos + 1)
+    return None if pos < 0 else pos // 8
+
+
+def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader,
+               release: Callable[[], None] | None = None, *, limit: int | None = None,
+               known: dict[int, Goroutine] | None = None) -> tuple[list[Goroutine], list[str]]:
+    """Every g in allgs (dead ones included), and errors met on the way (bounded). ``release``, if
+    given, is called every RELEASE_EVERY goroutines to let go of the core's pages read so far.
+    ``limit``: read only the first so many entries. ``known``: gs read before, by address, returned
+    in place of a new reading of them (one object per g)."""
+    arr, errors = allgs_array(mem, allgs_addr)
+    if limit is not None:
+        arr = arr[: 8 * limit]
     out: list[Goroutine] = []
     seen: set[int] = set()
+    size = reader.size
+    # The gs sit in a few big runs of the heap: decode each straight from the run's buffer (one
+    # unpack_from per g, no read call nor bytes copy), falling back to mem.read at a run's edge.
+    span_at = getattr(mem, "span_at", None)
+    lo = hi = 0
+    buf: Any = None
+    base = 0
+    decode = reader.decode
     for i, (gaddr,) in enumerate(struct.iter_unpack("<Q", arr)):
         if release is not None and i and i % RELEASE_EVERY == 0:
             release()
@@ -210,7 +239,15 @@ def read_allgs(mem: AddressSpace, allgs_addr: int, reader: GReader,
             if gaddr in seen:
                 raise ExplorerError("listed twice in runtime.allgs")
             seen.add(gaddr)
-            g = reader.read(mem, gaddr)
+            if not (lo <= gaddr and gaddr + size <= hi) and span_at is not None:
+                run = span_at(gaddr)
+                lo, hi, buf, base = run if run is not None else (0, 0, None, 0)
+            if known is not None and gaddr in known:
+                g = known[gaddr]
+            elif lo <= gaddr and gaddr + size <= hi:
+                g = decode(gaddr, buf, base + gaddr - lo)
+            else:
+                g = reader.read(mem, gaddr)
             problem = implausible(g)
             if problem:
                 raise ExplorerError(f"not a goroutine: {problem}")

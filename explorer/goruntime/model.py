@@ -71,31 +71,39 @@ def labels_of(proc: GoProcess, g: Goroutine) -> dict[str, str] | None:
 def goroutine_dict(proc: GoProcess, g: Goroutine, *, stacks: bool = False) -> dict[str, Any]:
     bt = proc.backtrace(g)
     frames = bt.frames
+    out = goroutine_fields(proc, g, frame_dict(frames[0]) if frames else None,
+                           (lambda u: frame_dict(u) if u else None)(user_frame(frames)), bt.error)
+    if stacks:  # always last (explorer.goruntime.jsonlist appends them to the encoded rest)
+        out["frames"] = [frame_dict(f) for f in frames]
+        out["truncated"] = bt.truncated
+    return out
+
+
+def goroutine_fields(proc: GoProcess, g: Goroutine, current: Any, user: Any, error: str | None) -> dict[str, Any]:
+    """goroutine_dict without the frames: ``current`` and ``user`` are given (frame dicts, or what
+    stands for them in explorer.goruntime.jsonlist)."""
     try:
         cb = proc.created_by(g)
         start = proc.func_name_at(g.startpc) if g.startpc else None
     except ExplorerError:  # no usable .gopclntab: backtrace_error says why
         cb, start = None, None
-    out: dict[str, Any] = {
+    crashed = proc.crashed_goroutine
+    return {
         "id": g.id,
         "status": g.status,
         "wait_reason": g.wait_reason,
         "thread": g.thread,
-        "current": frame_dict(frames[0]) if frames else None,
-        "user": (lambda u: frame_dict(u) if u else None)(user_frame(frames)),
+        "current": current,
+        "user": user,
         "go_statement": {"function": cb[0], "file": cb[1], "line": cb[2], "pc": cb[3]} if cb else None,
         "start": start,
         "labels": labels_of(proc, g),
         "address": g.addr,
         "parent_id": g.parent_goid,
         "wait_since": g.waitsince or None,
-        "crashed": proc.crashed_goroutine is not None and proc.crashed_goroutine.addr == g.addr,
-        "backtrace_error": bt.error,
+        "crashed": crashed is not None and crashed.addr == g.addr,
+        "backtrace_error": error,
     }
-    if stacks:
-        out["frames"] = [frame_dict(f) for f in frames]
-        out["truncated"] = bt.truncated
-    return out
 
 
 # The runtime's own crash machinery, skipped when naming where a crash happened.

@@ -7,9 +7,9 @@ the instance.
 
 from __future__ import annotations
 
-import functools
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,9 +19,10 @@ from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_c
 from explorer.core.elfstructs import EHDR as _EHDR
 from explorer.core.elfstructs import PHDR as _PHDR
 from explorer.core.elfstructs import parse_notes
+from explorer.core.gcpause import gc_paused
 from explorer.core.memory import PRIO_EXECUTABLE
 from explorer.errors import ExplorerError, InputError, UnreadableMemory
-from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, Frame, StackContext, Unwinder, _which_stack
+from explorer.goruntime.backtraces import Backtraces, ThreadInfo
 
 if TYPE_CHECKING:
     from explorer.binary.dwarf import GoDwarf
@@ -58,23 +59,7 @@ def order_inputs(a: str | os.PathLike[str], b: str | os.PathLike[str] | None) ->
 # The Go runtime's state: pclntab, layouts, goroutines, threads.
 
 
-@dataclass
-class ThreadInfo:
-    """A thread of the core with the runtime's view of it."""
-
-    tid: int
-    index: int
-    regs: dict[str, int]
-    tls_g: int | None  # the g current on the thread (g0, gsignal or a user g)
-    m: int | None
-    curg: int | None  # m.curg: the user goroutine the M is running, if any
-    g0: int | None
-    gsignal: int | None
-    on: str  # "g", "g0", "gsignal" or "?": which stack the registers are on
-    vdso: tuple[int, int] | None = None  # (m.vdsoPC, m.vdsoSP) while the M is in a vDSO call
-
-
-class _Runtime:
+class _Runtime(Backtraces):
     """Mixin of GoProcess: the runtime's data structures (kept apart for readability)."""
 
     exe: Executable
@@ -340,7 +325,19 @@ class _Runtime:
         """Every g of runtime.allgs, dead ones included, with the thread running it."""
         from explorer.goruntime.goroutines import read_allgs
 
-        gs, self.goroutine_errors = read_allgs(self.memory, self.allgs_addr, self.greader, self.core.release_pages)
+        with gc_paused():
+            gs, self.goroutine_errors = read_allgs(self.memory, self.allgs_addr, self.greader,
+                                                   self.core.release_pages, known=self._known_gs)
+        self._assign_threads(gs)
+        return gs
+
+    @cached_property
+    def _known_gs(self) -> dict[int, Goroutine]:
+        """The gs read before the whole list (the crashed one, the first page), by address: the
+        list then holds these same objects."""
+        return {}
+
+    def _assign_threads(self, gs: Sequence[Goroutine]) -> None:
         m_to_tid = {ti.m: ti.tid for ti in self.thread_infos if ti.m}
         curg_to_tid = {ti.curg: ti.tid for ti in self.thread_infos if ti.curg}
         for g in gs:
@@ -348,12 +345,23 @@ class _Runtime:
             if tid is None and g.status == "running" and g.m:
                 tid = m_to_tid.get(g.m)
             g.thread = tid
-        return gs
 
     @cached_property
     def goroutines(self) -> list[Goroutine]:
         """The goroutines that exist (not dead, as the runtime's traceback skips them), in allgs order."""
         return [g for g in self.all_goroutines if not g.dead]
+
+    def goroutine_prefix(self, entries: int) -> list[Goroutine]:
+        """The live goroutines among the first ``entries`` entries of allgs, in order: the start of
+        :attr:`goroutines` (the same objects) without reading them all (the TUI's first screen)."""
+        if "all_goroutines" in self.__dict__:
+            return [g for g in self.all_goroutines[:entries] if not g.dead]
+        from explorer.goruntime.goroutines import read_allgs
+
+        gs, _errors = read_allgs(self.memory, self.allgs_addr, self.greader, limit=entries, known=self._known_gs)
+        self._assign_threads(gs)
+        self._known_gs.update((g.addr, g) for g in gs)
+        return [g for g in gs if not g.dead]
 
     def goroutine(self, gid: int) -> Goroutine:
         for g in self.all_goroutines:
@@ -384,171 +392,24 @@ class _Runtime:
         t = self.crashed_thread
         if t is None or not t.curg:
             return None
-        for g in self.all_goroutines:
-            if g.addr == t.curg:
-                return g
-        return None
+        if "all_goroutines" in self.__dict__:
+            return next((g for g in self.all_goroutines if g.addr == t.curg), None)
+        # Without reading every goroutine (100,000 take a second): the first allgs entry that is
+        # curg, read and checked as read_allgs would.
+        from explorer.goruntime.goroutines import allgs_array, first_entry, implausible
 
-    # -- backtraces ------------------------------------------------------------------------------
-
-    @cached_property
-    def unwinder(self) -> Unwinder:
-        arch = self.core.arch_desc
-        if arch.uses_lr:
-            from explorer.goruntime.unwind_lr import LRUnwinder
-
-            return LRUnwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64, arch)
-        return Unwinder(self.pclntab, self.memory.read, self.gofunc, self.memory.read_u64, arch)
-
-    def _stack_of(self, gaddr: int | None) -> tuple[int, int] | None:
-        if not gaddr:
+        arr, _errors = allgs_array(self.memory, self.allgs_addr)
+        if first_entry(arr, t.curg) is None:
             return None
         try:
-            g = self.greader.read(self.memory, gaddr)
+            g = self.greader.read(self.memory, t.curg)
         except ExplorerError:
             return None
-        return (g.stack_lo, g.stack_hi)
-
-    def thread_of(self, g: Goroutine) -> ThreadInfo | None:
-        for ti in self.thread_infos:
-            if ti.curg == g.addr:
-                return ti
-        return None
-
-    def backtrace(self, g: Goroutine, max_frames: int | None = None) -> Backtrace:
-        """The goroutine's frames, innermost first, as the runtime's traceback shows them (cached per
-        goroutine). Where it starts follows ``runtime/traceback.go`` (``initAt``, ``traceback1``):
-
-        - in a system call (``syscallsp != 0``): at ``syscallpc/syscallsp``, or at ``m.vdsoPC/vdsoSP``
-          while its M is in a vDSO call; never at its thread's registers (under GOTRACEBACK=crash
-          every thread sits in a signal handler when the core is written);
-        - running on another thread: where its thread's frames reach the goroutine's own stack (the
-          signal context the runtime printed it from, or its ``sched`` when the thread was on the
-          system stack);
-        - the crashing goroutine: its thread's frames from the innermost one (the crash machinery,
-          the ``runtime stack:`` of a throw on the system stack), then the goroutine's own as above;
-          the runtime printed the outer part of them;
-        - any other: at ``g.sched``.
-
-        The thread's own full view (signal frames included) is :meth:`thread_backtrace`.
-        """
-        cache = self.__dict__.setdefault("_bt_cache", {})
-        key = (g.addr, max_frames)
-        if key not in cache:
-            cache[key] = self._goroutine_backtrace(g, max_frames)
-        return cache[key]
-
-    def _goroutine_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace:
-        ti = self.thread_of(g)
-        if ti is None:
-            return self._parked_backtrace(g, max_frames)
-        crashed = self.crashed_thread is not None and self.crashed_thread.tid == ti.tid
-        tbt = self.thread_backtrace(ti, max_frames)
-        first_g = next((i for i, f in enumerate(tbt.frames) if f.stack == "g"), None)
-        if first_g is None and not g.syscallsp and tbt.truncated:
-            # The thread's frames broke off before reaching the goroutine's stack (a signal context
-            # or a frame the core lost): its `sched` is stale while it runs, so say where it stopped
-            # rather than go on from there.
-            own = Backtrace([], True, tbt.error)
-        elif g.syscallsp or first_g is None:
-            own = self._parked_backtrace(g, max_frames)
-        elif first_g == 0:
-            return tbt
-        else:
-            own = Backtrace(tbt.frames[first_g:], tbt.truncated, tbt.error)
-        if not crashed:
-            return _renumbered(own.frames, own, max_frames)
-        prefix = tbt.frames if first_g is None else tbt.frames[:first_g]
-        return _renumbered(prefix + own.frames, own, max_frames)
-
-    def forget_backtraces(self) -> None:
-        """Drop cached goroutine backtraces, and the core's pages read for them (streaming consumers
-        keep memory flat with it)."""
-        self.__dict__.pop("_bt_cache", None)
-        self.core.release_pages()
-
-    def _context(self, g: Goroutine | None, ti: ThreadInfo | None) -> StackContext:
-        ctx = StackContext()
-        if g is not None:
-            ctx.curg_sched = (g.sched_pc, g.sched_sp, g.sched_bp)
-            ctx.curg_lr = g.sched_lr
-            ctx.curg_stack = (g.stack_lo, g.stack_hi)
-        if ti is not None:
-            ctx.g0_stack = self._stack_of(ti.g0)
-            ctx.gsignal_stack = self._stack_of(ti.gsignal)
-            ctx.vdso = ti.vdso
-        return ctx
-
-    def thread_backtrace(self, ti: ThreadInfo, max_frames: int | None = None) -> Backtrace:
-        """A thread's frames from its registers: system stack frames, then its goroutine's (if any)."""
-
-        cache = self.__dict__.setdefault("_tbt_cache", {})
-        key = (ti.tid, max_frames)
-        if key in cache:
-            return cache[key]
-        curg = None
-        if ti.curg:
-            try:
-                curg = self.greader.read(self.memory, ti.curg)
-            except ExplorerError:
-                curg = None
-        ctx = self._context(curg, ti)
-        regs = ti.regs
-        arch = self.core.arch_desc
-        pc, sp = arch.pc(regs), arch.sp(regs)
-        # The stack pointer says which stack the thread is on; TLS g can lag behind it (the runtime
-        # does not always switch g when it dies from a signal on gsignal).
-        on = _which_stack(sp, ctx, ti.on if ti.on != "?" else "g0")
-        try:
-            bt = self.unwinder.unwind(pc, sp, ctx=ctx, trap=True, stack=on, regs=dict(regs),
-                                      max_frames=max_frames or MAX_FRAMES)
-        except ExplorerError as e:
-            bt = Backtrace([], True, str(e))
-        cache[key] = bt
-        return bt
-
-    def _parked_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace:
-        """From where the runtime saved the goroutine: syscallpc/sp (vdsoPC/SP), else sched."""
-        limit = max_frames or MAX_FRAMES
-        ctx = StackContext((g.sched_pc, g.sched_sp, g.sched_bp), (g.stack_lo, g.stack_hi))
-        uses_lr = self.core.arch_desc.uses_lr
-        try:
-            vdso = self._vdso_of(g.m) if g.m and g.status in ("running", "syscall") else None
-            if vdso is not None and g.stack_lo <= vdso[1] < g.stack_hi:
-                return self.unwinder.unwind(vdso[0], vdso[1], ctx=ctx, trap=False, stack="g", max_frames=limit)
-            if g.syscallsp:
-                return self.unwinder.unwind(g.syscallpc, g.syscallsp, ctx=ctx, trap=False, stack="g",
-                                            max_frames=limit, syscall=True, lr=0)
-            pc, sp = g.sched_pc, g.sched_sp
-            # A goroutine that never ran has sched.pc at its function's entry and, on LR machines,
-            # the return address (goexit) in sched.lr (runtime: gostartcall).
-            lr = g.sched_lr if uses_lr else None
-            if pc == 0 and sp:  # a call through a nil func value: start in the caller
-                pc, lr = self.memory.read_u64(sp), 0
-                if not uses_lr:
-                    sp += 8
-            return self.unwinder.unwind(pc, sp, ctx=ctx, trap=False, stack="g", max_frames=limit, lr=lr)
-        except ExplorerError as e:
-            return Backtrace([], True, str(e))
-
-    def func_name_at(self, pc: int) -> str | None:
-        f = self.pclntab.find_func(pc)
-        return f.name if f else None
-
-    def created_by(self, g: Goroutine) -> tuple[str, str, int, int] | None:
-        """(function, file, line, pc) of the ``go`` statement that created g, as the runtime prints it."""
-        if not g.gopc or g.id == 1:  # the runtime names no creator for the main goroutine
+        if implausible(g):
             return None
-        return self._created_by_pc(g.gopc)
-
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - per-process cache; the process outlives it
-    def _created_by_pc(self, gopc: int) -> tuple[str, str, int, int] | None:
-        f = self.pclntab.find_func(gopc)
-        if f is None:
-            return None
-        tracepc = gopc - 1 if gopc > f.entry else gopc
-        file, line = self.pclntab.file_line(f, tracepc)
-        return (f.name, file, line, gopc)
+        self._assign_threads([g])
+        self._known_gs[g.addr] = g
+        return g
 
 
 class GoProcess(_Runtime):
@@ -692,17 +553,3 @@ class GoProcess(_Runtime):
     @cached_property
     def go_version(self) -> str | None:
         return self.exe.go_version
-
-
-def _renumbered(frames: list[Frame], bt: Backtrace, max_frames: int | None) -> Backtrace:
-    """A Backtrace of ``frames`` (taken from others) with indexes and physical numbers from 0, the
-    error and truncation of ``bt``, at most ``max_frames`` frames."""
-    out: list[Frame] = []
-    phys, last = -1, None
-    for f in frames[: max_frames or MAX_FRAMES]:
-        key = (f.physical, f.pc, f.sp)
-        if key != last:
-            phys, last = phys + 1, key
-        out.append(replace(f, index=len(out), physical=phys))
-    truncated = bt.truncated or (max_frames is not None and len(frames) > max_frames)
-    return Backtrace(out, truncated, bt.error)
