@@ -147,7 +147,10 @@ class AppBase(App[None]):
         self.frames: list[Any] = []
         self.frame_index = 0
         self.token = 0
-        self.loaded = False
+        self.loaded = False  # every goroutine is listed
+        self.first_screen = False  # the first page of goroutines and a backtrace are shown
+        #: Set with :attr:`loaded`, for workers that need every goroutine (filter, grouping).
+        self.goroutines_complete = threading.Event()
         self.load_failed = False
         self.where_done = False
         self.frame_ready: dict[str, int] = {}

@@ -64,7 +64,29 @@ class GoroutineRows:
                 if grp.index in self.expanded:
                     out.extend(("g", g) for g in members)
             return out
-        return [("g", g) for g in self.goroutines if keep is None or g.addr in keep]
+        if keep is None:
+            return _FlatRows(self.goroutines)  # type: ignore[return-value]
+        return [("g", g) for g in self.goroutines if g.addr in keep]
+
+
+class _FlatRows:
+    """Every goroutine as a row, ``("g", g)``, without making 100,000 tuples up front (the list
+    is rebuilt on the event loop when the goroutines arrive)."""
+
+    def __init__(self, gs: list[Any]) -> None:
+        self.gs = gs
+
+    def __len__(self) -> int:
+        return len(self.gs)
+
+    def __getitem__(self, i: int) -> tuple[str, Any]:
+        return ("g", self.gs[i])
+
+    def __iter__(self) -> Any:
+        return (("g", g) for g in self.gs)
+
+    def index_of(self, addr: int) -> int | None:
+        return next((i for i, g in enumerate(self.gs) if g.addr == addr), None)
 
 
 class GoroutineList(LineList):
@@ -101,13 +123,15 @@ class GoroutineList(LineList):
     def set_goroutines(self, gs: list[Any], crashed_addr: int | None) -> None:
         self.crashed_addr = crashed_addr
         if crashed_addr is not None:  # the crashing goroutine first, as the runtime prints it
-            gs = sorted(gs, key=lambda g: g.addr != crashed_addr)
+            i = next((i for i, g in enumerate(gs) if g.addr == crashed_addr), 0)
+            gs = [gs[i], *gs[:i], *gs[i + 1 :]] if i else list(gs)
         self.data.goroutines = gs
-        self.id_width = max((len(str(g.id)) for g in gs), default=1)
+        self.id_width = len(str(max((g.id for g in gs), default=0)))
         # As wide as the longest status (the runtime's wait reasons are up to 25 characters,
         # "GOMAXPROCS updater (idle)"); a longer one (garbage) ends in "…". The backtrace's title
         # has the full status (", locked to thread"...).
-        self.status_width = min(MAX_STATUS_WIDTH, max((len(safe(g.header_status)) for g in gs), default=8))
+        statuses = {g.header_status for g in gs}
+        self.status_width = min(MAX_STATUS_WIDTH, max((len(safe(st)) for st in statuses), default=8))
         self.set_row_count(0, 0)
         self.rebuild()
 
@@ -115,9 +139,10 @@ class GoroutineList(LineList):
         current = self.current_goroutine() if keep_selection else None
         self._items = self.data.rows()
         self._row_of = {}
-        for i, (kind, obj) in enumerate(self._items):
-            if kind == "g":
-                self._row_of.setdefault(obj.addr, i)
+        if not isinstance(self._items, _FlatRows):  # a flat list finds its rows by a scan
+            for i, (kind, obj) in enumerate(self._items):
+                if kind == "g":
+                    self._row_of.setdefault(obj.addr, i)
         self.set_row_count(len(self._items), 160)
         self.set_subtitle(self._subtitle())
         if current is not None and not self.show_goroutine(current, notify=False) and self._items:
@@ -176,7 +201,7 @@ class GoroutineList(LineList):
 
     def show_goroutine(self, g: Any, *, notify: bool = False) -> bool:
         """Put the cursor on ``g`` (expanding its group); False if it is filtered out."""
-        i = self._row_of.get(g.addr)
+        i = self._items.index_of(g.addr) if isinstance(self._items, _FlatRows) else self._row_of.get(g.addr)
         groups = self.data.shown_groups
         if i is None and groups:
             for grp in groups:

@@ -24,11 +24,15 @@ class BacktraceReady(Message):
 
 
 class Loaded(Message):
+    """Goroutines to list: the first page (``complete`` False) with the goroutine to show and its
+    backtrace, then all of them."""
+
     def __init__(self, goroutines: list[Any], crashed: Any, g: Any, error: str | None,
-                 backtrace: BacktraceReady | None) -> None:
+                 backtrace: BacktraceReady | None, complete: bool = True) -> None:
         super().__init__()
         self.goroutines, self.crashed, self.g, self.error = goroutines, crashed, g, error
         self.backtrace = backtrace
+        self.complete = complete
 
 
 class SummaryReady(Message):

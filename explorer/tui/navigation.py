@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from typing import Any
@@ -49,10 +50,30 @@ from explorer.tui.safetext import plain
 MAX_CHILDREN = 1000
 #: How often the goroutine unwinder reports progress.
 PROGRESS_EVERY = 0.15
+#: Seconds a goroutine must stay selected, when several come in quick succession, before its
+#: frame's details are worked out.
+DETAILS_DELAY = 0.15
+#: Goroutines unwound together by unwind_all (prime_backtraces).
+UNWIND_BATCH = 4096
+#: Entries of allgs read for the first screen (the others are read once it is painted).
+FIRST_PAGE = 200
+#: Benchmarks: a file to note when the first screen is painted (see _first_screen_painted).
+FIRST_SCREEN_ENV = "GOCORE_TUI_FIRST_SCREEN"
+
+
+def _settle_objects() -> None:
+    """Move what exists now (100,000 goroutines, their backtraces' cache) out of the garbage
+    collector's walks: they live as long as the app, and a full collection walking them all holds
+    the screen for a quarter of a second while scrolling. (The decode pane's unfreeze puts them
+    back; the next full collection then walks them once.)"""
+    gc.freeze()
 
 
 class Navigation(AppBase):
     """Goroutines, frames and the frame's details."""
+
+    _details_timer: Any = None  # the pending frame details of a goroutine scrolled past (a Timer)
+    _last_backtrace = 0.0  # when the last backtrace was shown (time.monotonic)
 
     @guarded
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -70,10 +91,14 @@ class Navigation(AppBase):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
+        """The first screen: the crashed goroutine's backtrace and the first page of the list
+        (reading 100,000 goroutines takes a second: :meth:`load_rest` reads them once it is
+        painted). With ``-g`` the whole list is read first (the goroutine may be anywhere)."""
         s = self.session
+        complete = self.start_goroutine is not None
         with s.lock:
-            gs = list(s.proc.goroutines)
             crashed = s.proc.crashed_goroutine
+            gs = list(s.proc.goroutines) if complete else s.proc.goroutine_prefix(FIRST_PAGE)
         g, error = crashed, None
         if self.start_goroutine is not None:
             try:
@@ -83,10 +108,22 @@ class Navigation(AppBase):
                 error = f"-g {self.start_goroutine}: {e}"
         if g is None:
             g = next((x for x in gs if x.id == 1), gs[0] if gs else None)
+        if not complete and crashed is not None and all(x.addr != crashed.addr for x in gs):
+            gs.insert(0, crashed)
         # The goroutines and the selected one's backtrace arrive together: one repaint, the first
         # screen complete.
         bt = self._backtrace_message(g, self.start_frame) if g is not None else None
-        self.post_message(Loaded(gs, crashed, g, error, bt))
+        self.post_message(Loaded(gs, crashed, g, error, bt, complete))
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load_rest(self) -> None:
+        """Every goroutine, after the first screen."""
+        s = self.session
+        with s.lock:
+            gs = list(s.proc.goroutines)
+            crashed = s.proc.crashed_goroutine
+        _settle_objects()
+        self.post_message(Loaded(gs, crashed, None, None, None, True))
 
     def _post_backtrace(self, g: Any, frame: int | None) -> None:
         self.post_message(self._backtrace_message(g, frame))
@@ -104,24 +141,55 @@ class Navigation(AppBase):
 
     @guarded
     def on_loaded(self, msg: Loaded) -> None:
-        self.loaded = True
+        first = not self.first_screen
         self.goroutines = msg.goroutines
         gl = self.q(GoroutineList)
         gl.loading = False
         gl.set_goroutines(msg.goroutines, msg.crashed.addr if msg.crashed is not None else None)
+        if msg.complete:
+            self.loaded = True
+            self.goroutines_complete.set()
+        else:
+            gl.set_subtitle(f"{len(msg.goroutines)} shown, reading the others…")
         if msg.error:
             self.notify(msg.error, severity="error")
         if msg.g is not None:
             self.current_g = msg.g
-            gl.show_goroutine(msg.g)
+        if self.current_g is not None:
+            gl.show_goroutine(self.current_g)
         if msg.backtrace is not None:
             self.on_backtrace_ready(msg.backtrace)
+        if first:
+            self.first_screen = True
+            if os.environ.get(FIRST_SCREEN_ENV):
+                self.call_after_refresh(self._first_screen_painted)
+        if not msg.complete:
+            self.call_after_refresh(self.load_rest)
+            return
         # The rest (summary, every goroutine's 'where') after the first screen is painted.
         self.call_after_refresh(self.summary)
         self.call_after_refresh(self.unwind_all)
         labels = getattr(self, "labels_worker", None)
         if labels is not None:
             self.call_after_refresh(labels)
+
+    def _first_screen_painted(self) -> None:
+        """For benchmarks/tui_first_screen.py: the goroutine list and the backtrace are on the
+        screen. Appends ``seconds-since-process-start cpu-seconds peak-RSS-KiB`` to the file named
+        by $GOCORE_TUI_FIRST_SCREEN, and quits if $GOCORE_TUI_FIRST_SCREEN_EXIT is set."""
+        path = os.environ.get(FIRST_SCREEN_ENV)
+        if not path:
+            return
+        ticks = os.sysconf("SC_CLK_TCK")
+        with open("/proc/self/stat") as f:  # field 22: start time in clock ticks since boot
+            started = int(f.read().rsplit(")", 1)[1].split()[19]) / ticks
+        wall = time.clock_gettime(time.CLOCK_BOOTTIME) - started
+        with open("/proc/self/status") as f:
+            hwm = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "0")
+        with open(path, "a") as out:
+            out.write(f"{wall:.3f} {time.process_time():.3f} {hwm}\n")
+        if os.environ.get(FIRST_SCREEN_ENV + "_EXIT"):
+            self.exit()
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def summary(self) -> None:
@@ -158,24 +226,37 @@ class Navigation(AppBase):
 
     @work(thread=True, exclusive=True, group="unwind-all", exit_on_error=False)
     def unwind_all(self) -> None:
-        """Every goroutine's backtrace (for the 'where' column, filtering and grouping)."""
+        """Every goroutine's backtrace (for the 'where' column, filtering and grouping): in
+        batches unwound together (:meth:`GoProcess.prime_backtraces`), the 'where' of goroutines
+        parked alike worked out once (per shared stack shape)."""
         worker = get_current_worker()
         s = self.session
+        proc = s.proc
         gs = self.goroutines
         chunk: dict[int, tuple[str, str]] = {}
         last = time.monotonic()
-        for i, g in enumerate(gs):
-            if worker.is_cancelled:
-                return
-            frames = s.proc.backtrace(g).frames
-            if frames:
-                f = frames[s.default_frame(frames)]
-                chunk[g.addr] = (f.function, f"{os.path.basename(f.file)}:{f.line}")
-            else:
-                chunk[g.addr] = ("?", "")
-            if time.monotonic() - last > PROGRESS_EVERY:
-                self.post_message(WhereProgress(chunk, i + 1, len(gs)))
-                chunk, last = {}, time.monotonic()
+
+        def where_of(frames: list[Any]) -> tuple[str, str]:
+            if not frames:
+                return ("?", "")
+            f = frames[s.default_frame(frames)]
+            return (f.function, f"{os.path.basename(f.file)}:{f.line}")
+
+        for start in range(0, len(gs), UNWIND_BATCH):
+            batch = gs[start : start + UNWIND_BATCH]
+            proc.prime_backtraces(batch)
+            for i, g in enumerate(batch, start):
+                if worker.is_cancelled:
+                    return
+                hit = proc.stack_shape(g)
+                if hit is not None:
+                    chunk[g.addr] = hit[0].memo("tui-where", lambda shape: where_of(shape.backtrace(0).frames))
+                else:
+                    chunk[g.addr] = where_of(proc.backtrace(g).frames)
+                if time.monotonic() - last > PROGRESS_EVERY:
+                    self.post_message(WhereProgress(chunk, i + 1, len(gs)))
+                    chunk, last = {}, time.monotonic()
+        _settle_objects()
         self.post_message(WhereProgress(chunk, len(gs), len(gs)))
 
     @guarded
@@ -245,10 +326,23 @@ class Navigation(AppBase):
         self.frame_index = index
 
         def details() -> None:
-            if self.current_g is g and self.frames is msg.frames:
+            self._details_timer = None
+            if self.current_g is g and self.frames is msg.frames and self.frame_index == index:
                 self.select_frame(index)
 
-        self.call_after_refresh(details)
+        # Scrolling through the goroutines shows each one's backtrace at once, but the frame's
+        # details (variables, highlighted source, disassembly: the expensive part, in threads that
+        # would hold up the screen) only for the one the cursor rests on.
+        now = time.monotonic()
+        rapid = now - self._last_backtrace < DETAILS_DELAY
+        self._last_backtrace = now
+        if self._details_timer is not None:
+            self._details_timer.stop()
+            self._details_timer = None
+        if rapid:
+            self._details_timer = self.set_timer(DETAILS_DELAY, details)
+        else:
+            self.call_after_refresh(details)
 
     @on(LineList.CursorMoved, "#backtrace")
     @guarded
@@ -418,6 +512,14 @@ class Navigation(AppBase):
             self.focused.display = False
             self.q(GoroutineList).focus()
 
+    def _wait_complete(self, worker: Any) -> bool:
+        """In a worker: wait until every goroutine is listed; False if the worker was cancelled (or
+        the list never came)."""
+        while not self.goroutines_complete.wait(0.1):
+            if worker.is_cancelled or self.load_failed:
+                return False
+        return True
+
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def filter_worker(self, text: str) -> None:
         """The filter's words (explorer.goruntime.filters): text, -with/-without label, -group label."""
@@ -430,6 +532,8 @@ class Navigation(AppBase):
             self.post_message(FilterReady(text, None, None, str(e)))
             return
         worker = get_current_worker()
+        if not self._wait_complete(worker):
+            return
         keep: set[int] | None = None
         if query.filters:
             keep = set()
@@ -484,6 +588,8 @@ class Navigation(AppBase):
     def groups_worker(self) -> None:
         from explorer.goruntime.grouping import group_goroutines
 
+        if not self._wait_complete(get_current_worker()):
+            return
         groups = group_goroutines(self.session.proc, self.goroutines)
         self.post_message(GroupsReady([GroupRow(i, grp.status, list(grp.goroutines)) for i, grp in
                                        enumerate(groups)]))
