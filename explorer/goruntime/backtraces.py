@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: prime_backtraces vectorises from this many goroutines on (below, numpy's fixed costs dominate).
 PRIME_MIN = 256
+#: ... and this many at a time (the core's pages they touch are given back after each batch).
+PRIME_BATCH = 8192
 
 
 @dataclass
@@ -142,7 +144,11 @@ class Backtraces:
         if shapes is None or len(gs) < PRIME_MIN:
             return
         with gc_paused():
-            self._prime(shapes, gs)
+            for i in range(0, len(gs), PRIME_BATCH):
+                self._prime(shapes, gs[i : i + PRIME_BATCH])
+                # Every stack read maps a page of the core (and its neighbours, by fault-around):
+                # 100,000 stacks would keep most of the core resident; give them back as we go.
+                self.core.release_pages()
 
     def _prime(self, shapes: ShapeUnwinder, gs: Sequence[Goroutine]) -> None:
         cache = self.__dict__.setdefault("_bt_cache", {})

@@ -24,13 +24,19 @@ class GoroutineGroup:
 
 
 def stack_key(proc: GoProcess, g: Goroutine) -> tuple[object, ...]:
-    frames = proc.backtrace(g).frames
-    return (g.header_status, tuple((f.function, f.file, f.line) for f in frames))
+    hit = proc.stack_shape(g)  # parked alike: one key per shared stack shape, not per goroutine
+    if hit is not None:
+        where = hit[0].memo("stack_key", lambda s: tuple((f[0], f[1], f[2]) for f in s.frames))
+    else:
+        where = tuple((f.function, f.file, f.line) for f in proc.backtrace(g).frames)
+    return (g.header_status, where)
 
 
 def group_goroutines(proc: GoProcess, gs: Iterable[Goroutine]) -> list[GoroutineGroup]:
     """Groups in order of first appearance; the biggest groups are what a reader wants first."""
     groups: dict[tuple[object, ...], GoroutineGroup] = {}
+    gs = list(gs)
+    proc.prime_backtraces(gs)
     for g in gs:
         key = stack_key(proc, g)
         grp = groups.get(key)
