@@ -171,7 +171,10 @@ def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
     crashed = proc.crashed_goroutine
     if crashed is not None:  # the crashing goroutine first, as the runtime prints it
         gs.sort(key=lambda g: g.addr != crashed.addr)
-    return select_goroutines(proc, gs, _query(args))
+    query = _query(args)
+    if query.filters:  # every goroutine's backtrace is matched: unwound together
+        proc.prime_backtraces(gs)
+    return select_goroutines(proc, gs, query)
 
 
 def _print_label_groups(proc: GoProcess, gs: list[Goroutine], key: str, as_json: bool) -> None:
@@ -203,6 +206,8 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
         if getattr(args, "group_label", None):
             _print_label_groups(proc, gs, _query(args).group_label or "", args.json)
             return 0
+        if not args.json and not args.group:  # every backtrace is needed: unwound together
+            proc.prime_backtraces(gs)
         if args.format == "traceback":
             for i, g in enumerate(gs):
                 if i:
