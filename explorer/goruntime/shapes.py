@@ -45,7 +45,7 @@ class Shape:
     """The frames of every goroutine parked with one chain of pcs, with sp/fp relative to the
     goroutine's saved sp. Shared: never mutate."""
 
-    __slots__ = ("__weakref__", "cache", "frames", "pcs")
+    __slots__ = ("cache", "frames", "pcs")
 
     def __init__(self, pcs: tuple[int, ...], frames: tuple[ShapeFrame, ...]) -> None:
         self.pcs = pcs

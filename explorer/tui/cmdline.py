@@ -77,7 +77,9 @@ class CommandLineApp(MachineCommands, Inspection, Links):
         if c.name == "help":
             self.action_help()
             return
-        if not self.loaded and not self.load_failed:
+        # The first screen (the crashed goroutine, its frames) serves every command but goroutine N,
+        # which needs the whole list (read behind it).
+        if not self.loaded and not self.load_failed and (c.name == "goroutine" or not self.first_screen):
             raise ExplorerError("still loading the goroutines: try again in a moment")
         if c.name in ("goroutine", "frame", "up", "down", "goroutines", "stack", "locals", "args", "list",
                       "disassemble") and isinstance(self.screen, HexScreen):

@@ -50,8 +50,8 @@ from explorer.tui.safetext import plain
 MAX_CHILDREN = 1000
 #: How often the goroutine unwinder reports progress.
 PROGRESS_EVERY = 0.15
-#: Seconds a goroutine must stay selected, when several come in quick succession, before its
-#: frame's details are worked out.
+#: Seconds the goroutine list's cursor must rest, when it moves in quick succession, before the
+#: goroutine's frame details are worked out.
 DETAILS_DELAY = 0.15
 #: Goroutines unwound together by unwind_all (prime_backtraces).
 UNWIND_BATCH = 4096
@@ -73,7 +73,8 @@ class Navigation(AppBase):
     """Goroutines, frames and the frame's details."""
 
     _details_timer: Any = None  # the pending frame details of a goroutine scrolled past (a Timer)
-    _last_backtrace = 0.0  # when the last backtrace was shown (time.monotonic)
+    _last_list_move = 0.0  # when the goroutine list's cursor last moved to another goroutine
+    _defer_details_of: int | None = None  # the g (address) whose details wait for the cursor to rest
 
     @guarded
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -163,11 +164,11 @@ class Navigation(AppBase):
             self.first_screen = True
             if os.environ.get(FIRST_SCREEN_ENV):
                 self.call_after_refresh(self._first_screen_painted)
+            # The rest (summary, every goroutine, their 'where') after the first screen is painted.
+            self.call_after_refresh(self.summary)
         if not msg.complete:
             self.call_after_refresh(self.load_rest)
             return
-        # The rest (summary, every goroutine's 'where') after the first screen is painted.
-        self.call_after_refresh(self.summary)
         self.call_after_refresh(self.unwind_all)
         labels = getattr(self, "labels_worker", None)
         if labels is not None:
@@ -276,7 +277,15 @@ class Navigation(AppBase):
     def _goroutine_moved(self, event: LineList.CursorMoved) -> None:
         g = self.q(GoroutineList).current_goroutine()
         if g is not None and (self.current_g is None or g.addr != self.current_g.addr):
+            # Scrolling through the goroutines (moves in quick succession) shows each one's
+            # backtrace at once, but its frame's details (variables, highlighted source,
+            # disassembly: the expensive part, in threads that would hold up the screen) only for
+            # the one the cursor rests on.
+            now = time.monotonic()
+            scrolling = now - self._last_list_move < DETAILS_DELAY
+            self._last_list_move = now
             self.select_goroutine(g)
+            self._defer_details_of = g.addr if scrolling else None
 
     @on(LineList.Activated, "#goroutines")
     @guarded
@@ -285,6 +294,7 @@ class Navigation(AppBase):
 
     def select_goroutine(self, g: Any, frame: int | None = None) -> None:
         self.current_g = g
+        self._defer_details_of = None
         self.set_backtrace_title(g, thread=False)
         self.backtrace_worker(g, frame)
 
@@ -330,16 +340,10 @@ class Navigation(AppBase):
             if self.current_g is g and self.frames is msg.frames and self.frame_index == index:
                 self.select_frame(index)
 
-        # Scrolling through the goroutines shows each one's backtrace at once, but the frame's
-        # details (variables, highlighted source, disassembly: the expensive part, in threads that
-        # would hold up the screen) only for the one the cursor rests on.
-        now = time.monotonic()
-        rapid = now - self._last_backtrace < DETAILS_DELAY
-        self._last_backtrace = now
         if self._details_timer is not None:
             self._details_timer.stop()
             self._details_timer = None
-        if rapid:
+        if self._defer_details_of == g.addr:  # scrolled to: see _goroutine_moved
             self._details_timer = self.set_timer(DETAILS_DELAY, details)
         else:
             self.call_after_refresh(details)
