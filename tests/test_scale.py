@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from corpus import CoreCase, case_id, corpus_cases, make_core
+from gotools import test_versions as go_versions
 from oracle import block_problem, printed_name
 
 from explorer.goruntime import backtraces as backtraces_mod
@@ -61,7 +62,12 @@ def _check_same(core: Any, binary: Any, monkeypatch: pytest.MonkeyPatch) -> int:
             p.close()
 
 
-@pytest.mark.parametrize("core_case", corpus_cases(), ids=case_id, indirect=True)
+#: Every version optimized; -N -l and stripped builds on the first, a middle and the last version.
+CASES = corpus_cases(modes=["opt"]) + corpus_cases(
+    versions=[v for v in ("1.21.13", "1.24.11", "1.27.3") if v in go_versions()], modes=["noopt", "stripped"])
+
+
+@pytest.mark.parametrize("core_case", CASES, ids=case_id, indirect=True)
 def test_shapes_and_fast_json_are_the_full_path(core_case: CoreCase, monkeypatch: pytest.MonkeyPatch) -> None:
     shaped = _check_same(core_case.core, core_case.binary, monkeypatch)
     if core_case.scenario == "waits":  # goroutines parked in a dozen ways: most go through shapes
