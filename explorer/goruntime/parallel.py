@@ -12,6 +12,7 @@ workers) is unsafe, and :func:`stream_chunks` then runs serially.
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import threading
@@ -89,6 +90,10 @@ def stream_chunks(fn: Callable[[Sequence[T]], Iterable[bytes]], items: Sequence[
         started = True
 
     children: list[tuple[int, Sequence[T], IO[bytes]]] = []
+    if len(chunks) > 1:
+        # What exists now (100,000 goroutines...) out of the collector's walks: a child's
+        # collections would otherwise touch every object's header and copy its pages.
+        gc.freeze()
     for chunk in chunks[1:]:
         spool: IO[bytes] = tempfile.TemporaryFile()
         pid = os.fork()
