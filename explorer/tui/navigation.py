@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from explorer.errors import ExplorerError
 from explorer.render.values import named_children
 from explorer.tui.base import AppBase
+from explorer.tui.firstscreen import FIRST_SCREEN_ENV, note_first_screen
 from explorer.tui.guard import guarded
 from explorer.tui.lines import LineList
 from explorer.tui.messages import (
@@ -57,8 +58,6 @@ DETAILS_DELAY = 0.15
 UNWIND_BATCH = 4096
 #: Entries of allgs read for the first screen (the others are read once it is painted).
 FIRST_PAGE = 200
-#: Benchmarks: a file to note when the first screen is painted (see _first_screen_painted).
-FIRST_SCREEN_ENV = "GOCORE_TUI_FIRST_SCREEN"
 
 
 def _settle_objects() -> None:
@@ -163,7 +162,7 @@ class Navigation(AppBase):
         if first:
             self.first_screen = True
             if os.environ.get(FIRST_SCREEN_ENV):
-                self.call_after_refresh(self._first_screen_painted)
+                self.call_after_refresh(note_first_screen, self)
             # The rest (summary, every goroutine, their 'where') after the first screen is painted.
             self.call_after_refresh(self.summary)
         if not msg.complete:
@@ -173,24 +172,6 @@ class Navigation(AppBase):
         labels = getattr(self, "labels_worker", None)
         if labels is not None:
             self.call_after_refresh(labels)
-
-    def _first_screen_painted(self) -> None:
-        """For benchmarks/tui_first_screen.py: the goroutine list and the backtrace are on the
-        screen. Appends ``seconds-since-process-start cpu-seconds peak-RSS-KiB`` to the file named
-        by $GOCORE_TUI_FIRST_SCREEN, and quits if $GOCORE_TUI_FIRST_SCREEN_EXIT is set."""
-        path = os.environ.get(FIRST_SCREEN_ENV)
-        if not path:
-            return
-        ticks = os.sysconf("SC_CLK_TCK")
-        with open("/proc/self/stat") as f:  # field 22: start time in clock ticks since boot
-            started = int(f.read().rsplit(")", 1)[1].split()[19]) / ticks
-        wall = time.clock_gettime(time.CLOCK_BOOTTIME) - started
-        with open("/proc/self/status") as f:
-            hwm = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "0")
-        with open(path, "a") as out:
-            out.write(f"{wall:.3f} {time.process_time():.3f} {hwm}\n")
-        if os.environ.get(FIRST_SCREEN_ENV + "_EXIT"):
-            self.exit()
 
     @work(thread=True, exclusive=True, group="summary", exit_on_error=False)
     def summary(self) -> None:
