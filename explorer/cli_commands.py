@@ -195,8 +195,9 @@ def _print_label_groups(proc: GoProcess, gs: list[Goroutine], key: str, as_json:
 
 
 def cmd_goroutines(args: argparse.Namespace) -> int:
+    from explorer.goruntime.frameselect import program_frame
     from explorer.goruntime.grouping import group_goroutines
-    from explorer.goruntime.model import app_frame, goroutine_dict
+    from explorer.goruntime.model import goroutine_dict
 
     _query(args)  # bad label options are usage errors, before the core is opened
     if args.group and getattr(args, "group_label", None):
@@ -234,7 +235,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
                     for f in proc.backtrace(first).frames:
                         print(f"    {safe(f.function)}\n        {safe(f.file)}:{f.line}")
                 else:
-                    u = app_frame(proc.backtrace(first).frames)
+                    u = program_frame(proc, proc.backtrace(first).frames)
                     if u:
                         print(f"    {safe(u.function)} {safe(u.file)}:{u.line}")
                 print()
@@ -255,11 +256,12 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
 def _goroutine_row(proc: GoProcess, g: Goroutine) -> str:
     """One line of the goroutine list: id, status, where in the program's code, thread, pprof
     labels, and ``*`` for the crashing goroutine."""
+    from explorer.goruntime.frameselect import program_frame
     from explorer.goruntime.labels import format_labels
-    from explorer.goruntime.model import app_frame, labels_of
+    from explorer.goruntime.model import labels_of
 
     frames = proc.backtrace(g).frames
-    u = app_frame(frames) or (frames[0] if frames else None)
+    u = program_frame(proc, frames) or (frames[0] if frames else None)
     where = f"{safe(u.function)} {safe(u.file)}:{u.line}" if u else "?"
     mark = " *" if proc.crashed_goroutine is not None and g.addr == proc.crashed_goroutine.addr else ""
     thread = f" [thread {g.thread}]" if g.thread is not None else ""
