@@ -75,8 +75,10 @@ def build_parser() -> _Parser:
 
     root = _Parser(prog="gocore-tui", usage=USAGE, description=DESCRIPTION,
                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    # prog: argparse would otherwise name each command by the root's (three-line) usage, and every
+    # usage error would print all of it.
     sub = root.add_subparsers(dest="command", parser_class=_Parser, title="commands", metavar="COMMAND",
-                              help="what to do (the TUI without one)")
+                              help="what to do (the TUI without one)", prog="gocore-tui")
 
     p = sub.add_parser("info", help="summary of the core: program, Go version, signal, threads, goroutines")
     _add_inputs(p)

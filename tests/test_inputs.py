@@ -141,6 +141,7 @@ def test_non_go_executable_as_binary(case: CoreCase) -> None:
 def test_bad_usage_is_exit_2(case: CoreCase) -> None:
     r = run_cli("bt", case.core, case.binary, "-g", "notanumber")
     assert r.returncode == 2
+    assert r.stderr.splitlines() == ["gocore-tui bt: argument -g: invalid int value: 'notanumber'"], r.stderr
     r = run_cli("info")
     assert r.returncode == 2
 
