@@ -53,6 +53,14 @@ def _add_where(p: argparse.ArgumentParser) -> None:
     _add_frame(p)
 
 
+def _depth(text: str) -> int:
+    """``bt``/``stack`` N: frames 0 to N, so N >= 0 (a negative one is bad usage)."""
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n}: must not be negative")
+    return n
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON (docs/CLI.md)")
 
@@ -101,7 +109,7 @@ def build_parser() -> _Parser:
         p = sub.add_parser(name, help=helptext)
         _add_inputs(p)
         _add_goroutine(p)
-        p.add_argument("depth", metavar="N", nargs="?", type=int, default=None,
+        p.add_argument("depth", metavar="N", nargs="?", type=_depth, default=None,
                        help="show frames 0 to N only, as delve's stack N (default: all)")
         _add_json(p)
 

@@ -320,8 +320,6 @@ def cmd_bt(args: argparse.Namespace) -> int:
 
     if args.depth is None and args.binary is not None and args.binary.isdigit() and not os.path.isfile(args.binary):
         args.depth, args.binary = int(args.binary), None  # bt CORE N: BINARY left out
-    if args.depth is not None and args.depth < 0:
-        raise ExplorerError(f"depth {args.depth}: must not be negative")
     with open_process(args) as proc:
         g = resolve_goroutine(proc, args.goroutine)
         bt = proc.backtrace(g)

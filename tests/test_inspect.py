@@ -145,6 +145,7 @@ def test_selected_frame_is_the_programs_innermost(version: str, mode: str, scena
     marked = [ln for ln in out.splitlines() if ln.startswith("=>")]
     assert len(marked) == 1 and f" {sel['index']}  {mine.function}(" in marked[0], marked
     assert [f["index"] for f in run_json("stack", case.core, case.binary, "2")] == [0, 1, 2]
+    assert run("stack", case.core, case.binary, "--", "-1")[0] == 2  # a negative depth is bad usage
     # vars without -f is vars -f INDEX (and args + locals are vars)
     k = sel["index"]
     assert run_json("vars", case.core, case.binary) == run_json("vars", case.core, case.binary, "-f", k)
