@@ -102,7 +102,7 @@ def _goroutine_header(proc: GoProcess, g: Goroutine) -> str:
     from explorer.goruntime.model import labels_of
 
     labels = traceback_labels(labels_of(proc, g))  # after the status, as Go 1.27 prints them
-    return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]{' ' + labels if labels else ''}:"
+    return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]{' ' + safe(labels) if labels else ''}:"
 
 
 def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> None:
