@@ -105,16 +105,14 @@ def _goroutine_header(proc: GoProcess, g: Goroutine) -> str:
     return f"goroutine {g.id} gp={g.addr:#x} m={m} [{status}]{' ' + safe(labels) if labels else ''}:"
 
 
-def _print_traceback(proc: GoProcess, g: Goroutine, *, with_pc: bool = True) -> None:
+def _print_traceback(proc: GoProcess, g: Goroutine) -> None:
     bt = proc.backtrace(g)
     for f in bt.frames:
         name = "panic" if f.function == "runtime.gopanic" else safe(f.function)  # as the runtime prints it
         print(f"{name}({'...' if f.inlined else ''})")
         loc = f"\t{safe(f.file)}:{f.line}"
         if not f.inlined:
-            loc += f" +{f.offset:#x}"
-            if with_pc:
-                loc += f" fp={f.fp:#x} sp={f.sp:#x} pc={f.pc:#x}"
+            loc += f" +{f.offset:#x} fp={f.fp:#x} sp={f.sp:#x} pc={f.pc:#x}"
         print(loc)
     if bt.error:
         print(f"...backtrace stopped: {safe(bt.error)}")
@@ -164,14 +162,13 @@ def _usage(args: argparse.Namespace, message: str) -> None:
         parser.error(message)
 
 
-def _selected(proc: GoProcess, args: argparse.Namespace) -> list[Goroutine]:
+def _selected(proc: GoProcess, query: GoroutineQuery) -> list[Goroutine]:
     from explorer.goruntime.filters import select_goroutines
 
     gs = list(proc.goroutines)
     crashed = proc.crashed_goroutine
     if crashed is not None:  # the crashing goroutine first, as the runtime prints it
         gs.sort(key=lambda g: g.addr != crashed.addr)
-    query = _query(args)
     if query.filters:  # every goroutine's backtrace is matched: unwound together
         proc.prime_backtraces(gs)
     return select_goroutines(proc, gs, query)
@@ -199,13 +196,13 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
     from explorer.goruntime.grouping import group_goroutines
     from explorer.goruntime.model import goroutine_dict
 
-    _query(args)  # bad label options are usage errors, before the core is opened
-    if args.group and getattr(args, "group_label", None):
+    query = _query(args)  # bad label options are usage errors, before the core is opened
+    if args.group and query.group_label:
         _usage(args, "--group (by stack) and -group label KEY exclude each other")
     with _open_then_check_unwinding(args) as proc:
-        gs = _selected(proc, args)
-        if getattr(args, "group_label", None):
-            _print_label_groups(proc, gs, _query(args).group_label or "", args.json)
+        gs = _selected(proc, query)
+        if query.group_label:
+            _print_label_groups(proc, gs, query.group_label, args.json)
             return 0
         if not args.json and not args.group:  # every backtrace is needed: unwound together
             proc.prime_backtraces(gs)
