@@ -80,11 +80,11 @@ def stream_chunks(fn: Callable[[Sequence[T]], Iterable[bytes]], items: Sequence[
     chunks = _plan(items, workers, min_items)
     started = False
 
-    def emit(piece: bytes, continues: bool = False) -> None:
+    def emit(piece: bytes) -> None:
         nonlocal started
         if not piece:
             return
-        if started and sep and not continues:
+        if started and sep:
             write(sep)
         write(piece)
         started = True
