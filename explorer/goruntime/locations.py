@@ -58,6 +58,14 @@ def _normalized(name: str) -> str:
     return name.replace("(*", "").replace("(", "").replace(")", "")
 
 
+def _check_unique(spec: str, found: list[str]) -> None:
+    """Raise the "ambiguous" error (the first candidates, sorted) when ``spec`` matched more than one."""
+    if len(found) > 1:
+        found = sorted(found)
+        more = f" and {len(found) - SHOW_CANDIDATES} more" if len(found) > SHOW_CANDIDATES else ""
+        raise ExplorerError(f"{spec!r} is ambiguous: {', '.join(found[:SHOW_CANDIDATES])}{more}")
+
+
 def find_function(pcln: Pclntab, spec: str) -> Func:
     """The function ``spec`` names: its full name, or a tail of it (after a ``.`` or ``/``) that
     only one function has."""
@@ -72,10 +80,7 @@ def find_function(pcln: Pclntab, spec: str) -> Func:
             found.append(name)
     if not found:
         raise ExplorerError(f"no function {spec!r} in the executable")
-    if len(found) > 1:
-        found.sort()
-        more = f" and {len(found) - SHOW_CANDIDATES} more" if len(found) > SHOW_CANDIDATES else ""
-        raise ExplorerError(f"{spec!r} is ambiguous: {', '.join(found[:SHOW_CANDIDATES])}{more}")
+    _check_unique(spec, found)
     f = pcln.func_by_name(found[0])
     assert f is not None
     return f
@@ -90,10 +95,7 @@ def find_file(pcln: Pclntab, spec: str) -> str:
     found = [f for f in files if f.endswith("/" + tail) or f == tail]
     if not found:
         raise ExplorerError(f"no file {spec!r} in the executable's line tables")
-    if len(found) > 1:
-        found.sort()
-        more = f" and {len(found) - SHOW_CANDIDATES} more" if len(found) > SHOW_CANDIDATES else ""
-        raise ExplorerError(f"{spec!r} is ambiguous: {', '.join(found[:SHOW_CANDIDATES])}{more}")
+    _check_unique(spec, found)
     return found[0]
 
 
