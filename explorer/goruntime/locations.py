@@ -136,9 +136,14 @@ def resolve(pcln: Pclntab, spec: str, current: Frame | None = None) -> Location:
     head, sep, tail = spec.rpartition(":")
     line = _number(tail) if sep else None
     if line is not None:
-        if head.endswith(_SOURCE_SUFFIXES) or ("/" in head and not _looks_like_function(pcln, head)):
+        if head.endswith(_SOURCE_SUFFIXES):
             return Location(find_file(pcln, head), line)
-        fn = find_function(pcln, head)
+        try:
+            fn = find_function(pcln, head)
+        except ExplorerError:
+            if "/" not in head:
+                raise
+            return Location(find_file(pcln, head), line)  # a path that names no function
         file, _ = pcln.file_line(fn, fn.entry)
         return Location(file, line, fn.name)
     if spec.endswith(_SOURCE_SUFFIXES):
@@ -146,14 +151,6 @@ def resolve(pcln: Pclntab, spec: str, current: Frame | None = None) -> Location:
     fn = find_function(pcln, spec)
     file, first = pcln.file_line(fn, fn.entry)
     return Location(file, first, fn.name, fn.entry)
-
-
-def _looks_like_function(pcln: Pclntab, text: str) -> bool:
-    try:
-        find_function(pcln, text)
-    except ExplorerError:
-        return False
-    return True
 
 
 def line_pcs(pcln: Pclntab, file: str, line: int) -> list[tuple[Func, int, int]]:
