@@ -121,10 +121,7 @@ class Backtraces:
 
         The thread's own full view (signal frames included) is :meth:`thread_backtrace`.
         """
-        hit = self._cached_backtrace(g, max_frames)
-        if isinstance(hit, tuple):
-            return hit[0].backtrace(hit[1])
-        return hit
+        return self._materialized(self._cached_backtrace(g, max_frames))
 
     def stack_shape(self, g: Goroutine) -> tuple[Shape, int] | None:
         """(shape, sp) of a parked goroutine whose backtrace is a shared shape's
@@ -250,6 +247,7 @@ class Backtraces:
 
     @staticmethod
     def _materialized(hit: Backtrace | tuple[Shape, int]) -> Backtrace:
+        """A cached backtrace as a Backtrace: a (shape, sp) pair's frames made."""
         return hit[0].backtrace(hit[1]) if isinstance(hit, tuple) else hit
 
     def _parked_backtrace(self, g: Goroutine, max_frames: int | None) -> Backtrace | tuple[Shape, int]:
