@@ -18,7 +18,6 @@ which come from the layout table where DWARF is missing.
 from __future__ import annotations
 
 import struct
-import weakref
 from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError
@@ -39,19 +38,13 @@ def _str(mem: Memory, ptr: int, n: int) -> str:
     return mem.read(ptr, n).decode("utf-8", "replace") if n else ""
 
 
-#: Labels read, per process and ``g.labels`` pointer (children share their parent's): the list,
-#: filter and grouping ask for them again and again.
-_CACHE: weakref.WeakKeyDictionary[GoProcess, dict[int, dict[str, str] | ExplorerError | None]] = \
-    weakref.WeakKeyDictionary()
-
-
 def read_labels(proc: GoProcess, ptr: int) -> dict[str, str] | None:
     """The labels at ``g.labels``; None when there are none. An ExplorerError when they are garbage."""
     if not ptr:
         return None
-    cache = _CACHE.get(proc)
-    if cache is None:
-        cache = _CACHE.setdefault(proc, {})
+    # Kept on the process, by ``g.labels`` pointer (children share their parent's): the list,
+    # filter and grouping ask for them again and again.
+    cache: dict[int, dict[str, str] | ExplorerError | None] = proc.__dict__.setdefault("_labels_cache", {})
     got = cache.get(ptr)
     if got is None and ptr not in cache:
         try:
