@@ -303,6 +303,7 @@ class Backtraces:
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - per-process cache (every g's startpc)
     def func_name_at(self, pc: int) -> str | None:
+        """The name of the function holding ``pc``, or None."""
         f = self.pclntab.find_func(pc)
         return f.name if f else None
 

@@ -79,6 +79,7 @@ class GoroutineJSON:
         return text
 
     def encode(self, g: Goroutine) -> str:
+        """``g`` as goroutine_dict's compact JSON (one object, no trailing separator)."""
         proc = self.proc
         hit = proc.stack_shape(g)
         if self.fast is None:
