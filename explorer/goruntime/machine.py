@@ -120,12 +120,12 @@ def _view(proc: GoProcess, ti: ThreadInfo) -> ThreadView:
     signal = next((f.signal for f in bt.frames if f.signal is not None), None)
     if signal is None and crashed:
         signal = proc.core.threads[ti.index].signal or None
-    gid = None
-    if ti.curg:
-        g = next((g for g in proc.all_goroutines if g.addr == ti.curg), None)
-        gid = g.id if g is not None else None
-    return ThreadView(ti.tid, ti.index, gid, pc, sp, fn.name if fn else None, signal, crashed, ti.on,
-                      ti, bt)
+    g = proc.goroutine_at(ti.curg) if ti.curg else None
+    # The stack the registers are on, by where sp is (as the backtrace's innermost frame says): the
+    # TLS g can still name curg while a signal handler runs on gsignal's stack.
+    on = bt.frames[0].stack if bt.frames and bt.frames[0].stack else ti.on
+    return ThreadView(ti.tid, ti.index, g.id if g is not None else None, pc, sp, fn.name if fn else None, signal,
+                      crashed, on, ti, bt)
 
 
 def thread_views(proc: GoProcess) -> list[ThreadView]:

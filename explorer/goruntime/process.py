@@ -392,17 +392,24 @@ class _Runtime(Backtraces):
         t = self.crashed_thread
         if t is None or not t.curg:
             return None
+        return self.goroutine_at(t.curg)
+
+    def goroutine_at(self, addr: int) -> Goroutine | None:
+        """The goroutine whose g is at ``addr`` (a thread's ``m.curg``), or None when no allgs entry
+        is. Without reading every goroutine when they have not been read (100,000 take a second):
+        the first allgs entry that is ``addr``, read and checked as read_allgs would."""
         if "all_goroutines" in self.__dict__:
-            return next((g for g in self.all_goroutines if g.addr == t.curg), None)
-        # Without reading every goroutine (100,000 take a second): the first allgs entry that is
-        # curg, read and checked as read_allgs would.
+            return next((g for g in self.all_goroutines if g.addr == addr), None)
+        known = self._known_gs.get(addr)
+        if known is not None:
+            return known
         from explorer.goruntime.goroutines import allgs_array, first_entry, implausible
 
         arr, _errors = allgs_array(self.memory, self.allgs_addr)
-        if first_entry(arr, t.curg) is None:
+        if first_entry(arr, addr) is None:
             return None
         try:
-            g = self.greader.read(self.memory, t.curg)
+            g = self.greader.read(self.memory, addr)
         except ExplorerError:
             return None
         if implausible(g):
