@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from explorer.core.elfcore import SIGNAL_NAMES
+from explorer.errors import ExplorerError
 from explorer.render.text import safe
 
 if TYPE_CHECKING:
+    from explorer.binary.pclntab import Pclntab
+    from explorer.core.arch import Arch
     from explorer.goruntime.machine import ThreadView
     from explorer.goruntime.unwind import Frame
     from explorer.render.disasm import DisasmLine
@@ -26,9 +29,29 @@ LIST_CONTEXT = 5
 
 
 def signal_name(signo: int | None) -> str:
+    """``SIGSEGV`` for 11; ``-`` for no signal, ``signal N`` for one without a name."""
     if signo is None:
         return "-"
     return SIGNAL_NAMES.get(signo, f"signal {signo}")
+
+
+def describe_pc(pcln: Pclntab, pc: int) -> str | None:
+    """``function+0xoff file:line`` of ``pc``: what ``regs`` and ``threads`` say after a code
+    address. None outside every function, or where the tables (a damaged core's) cannot tell."""
+    try:
+        f = pcln.find_func(pc)
+        if f is None:
+            return None
+        file, line = pcln.file_line(f, pc)
+    except ExplorerError:
+        return None
+    return f"{f.name}+{pc - f.entry:#x} {os.path.basename(file)}:{line}"
+
+
+def code_registers(arch: Arch) -> tuple[str, ...]:
+    """The registers that hold code addresses (pc, and the link register where there is one): the
+    ones :func:`register_lines` describes."""
+    return (arch.pc_reg,) + ((arch.lr_reg,) if arch.lr_reg else ())
 
 
 def _width(name: str, value: int) -> int:

@@ -208,24 +208,19 @@ class MachineCommands(AppBase):
     @work(thread=True, exclusive=True, group="popup", exit_on_error=False)
     def regs_worker(self, g: Any, frames: list[Any], index: int, extra: bool) -> None:
         from explorer.goruntime.machine import frame_registers
-        from explorer.render.inspect import register_lines
+        from explorer.render.inspect import code_registers, register_lines
 
         proc = self.session.proc
         regs = frame_registers(proc, frames, index, extra=extra)
         f = frames[index]
         how = "" if f.regs else " (as unwound)"
-        arch = proc.core.arch_desc
-        code = (arch.pc_reg,) + ((arch.lr_reg,) if arch.lr_reg else ())
         self.post_message(PopupReady(f"Registers: goroutine {g.id} frame {index} {f.function}{how}",
-                                     register_lines(regs, self._describe, code)))
+                                     register_lines(regs, self._describe, code_registers(proc.core.arch_desc))))
 
     def _describe(self, pc: int) -> str | None:
-        pcln = self.session.proc.pclntab
-        f = pcln.find_func(pc)
-        if f is None:
-            return None
-        file, line = pcln.file_line(f, pc)
-        return f"{f.name}+{pc - f.entry:#x} {os.path.basename(file)}:{line}"
+        from explorer.render.inspect import describe_pc
+
+        return describe_pc(self.session.proc.pclntab, pc)
 
     def show_threads(self) -> None:
         self.threads_worker()
@@ -247,18 +242,16 @@ class MachineCommands(AppBase):
     @work(thread=True, exclusive=True, group="popup", exit_on_error=False)
     def thread_worker(self, lwp: int, extra: bool) -> None:
         from explorer.goruntime.machine import frame_registers, thread_view
-        from explorer.render.inspect import frame_lines, register_lines, signal_name
+        from explorer.render.inspect import code_registers, frame_lines, register_lines, signal_name
 
         proc = self.session.proc
         with self.session.lock:
             tv = thread_view(proc, lwp)
         frames = tv.backtrace.frames
         regs = frame_registers(proc, frames, 0, extra=extra) if frames else dict(tv.info.regs)
-        arch = proc.core.arch_desc
-        code = (arch.pc_reg,) + ((arch.lr_reg,) if arch.lr_reg else ())
         g = f"goroutine {tv.goroutine}" if tv.goroutine is not None else "no goroutine"
         sig = f", in a {signal_name(tv.signal)} handler" if tv.signal is not None else ""
-        lines = [*register_lines(regs, self._describe, code), "", *frame_lines(frames)]
+        lines = [*register_lines(regs, self._describe, code_registers(proc.core.arch_desc)), "", *frame_lines(frames)]
         if tv.backtrace.error:
             lines.append(f"...backtrace stopped: {tv.backtrace.error}")
         self.post_message(PopupReady(f"Thread {tv.lwp}{' (crashed)' if tv.crashed else ''}: {g}, on its "
