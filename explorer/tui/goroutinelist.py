@@ -174,10 +174,13 @@ class GoroutineList(LineList):
         self.labels.update(labels)
         self.invalidate()
 
-    def set_label_groups(self, key: str | None, groups: list[GroupRow] | None) -> None:
-        """Group by the value of label ``key`` (None: as before, flat or by stack)."""
+    def set_filter(self, keep: set[int] | None, key: str | None = None,
+                   groups: list[GroupRow] | None = None) -> None:
+        """Show the goroutines in ``keep`` (g addresses; None: all), grouped by the value of label
+        ``key`` (None: as before, flat or by stack)."""
         if key != self.data.group_label:
             self.data.expanded.clear()  # group indexes of another grouping
+        self.data.keep = keep
         self.data.group_label, self.data.label_groups = key, groups
         self.rebuild()
 
@@ -187,10 +190,6 @@ class GoroutineList(LineList):
 
     def set_groups(self, groups: list[GroupRow]) -> None:
         self.data.groups = groups
-        self.rebuild()
-
-    def set_filter(self, keep: set[int] | None) -> None:
-        self.data.keep = keep
         self.rebuild()
 
     def current_goroutine(self) -> Any:

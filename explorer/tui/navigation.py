@@ -544,9 +544,7 @@ class Navigation(AppBase):
             gl.set_subtitle(f"filter: {msg.error}")
             return
         key, groups = msg.label_groups if msg.label_groups is not None else (None, None)
-        gl.data.keep = msg.keep
-        gl.set_label_groups(key, groups)
-        gl.set_subtitle(gl._subtitle())
+        gl.set_filter(msg.keep, key, groups)  # its rebuild sets the subtitle
 
     @on(GroupRequested)
     @guarded
