@@ -52,6 +52,8 @@ class GoroutineRows:
         return self.groups if self.grouped else None
 
     def rows(self) -> list[tuple[str, Any]]:
+        """The rows shown: ``("group", GroupRow)`` (its members those the filter keeps) followed,
+        when expanded, by its ``("g", g)`` rows; or a flat ``("g", g)`` per goroutine kept."""
         out: list[tuple[str, Any]] = []
         keep = self.keep
         groups = self.shown_groups
@@ -121,6 +123,7 @@ class GoroutineList(LineList):
         self._row_of: dict[int, int] = {}
 
     def set_goroutines(self, gs: list[Any], crashed_addr: int | None) -> None:
+        """List ``gs`` (the crashing goroutine, ``crashed_addr``, first), keeping the cursor's goroutine."""
         self.crashed_addr = crashed_addr
         if crashed_addr is not None:  # the crashing goroutine first, as the runtime prints it
             i = next((i for i, g in enumerate(gs) if g.addr == crashed_addr), 0)
@@ -136,6 +139,8 @@ class GoroutineList(LineList):
         self.rebuild()
 
     def rebuild(self, keep_selection: bool = True) -> None:
+        """Make the rows again from :attr:`data` (after a filter, grouping or expansion), the cursor
+        on the same goroutine when ``keep_selection`` and it is still shown."""
         current = self.current_goroutine() if keep_selection else None
         self._items = self.data.rows()
         self._row_of = {}

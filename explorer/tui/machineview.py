@@ -202,6 +202,7 @@ class MachineCommands(AppBase):
     # -- popups ----------------------------------------------------------------------------------
 
     def show_regs(self, extra: bool) -> None:
+        """``regs [-a]``: a popup of the selected frame's registers (``extra``: every one the core holds)."""
         g, frames, index = self._where()
         self.regs_worker(g, frames, index, extra)
 
@@ -223,6 +224,7 @@ class MachineCommands(AppBase):
         return describe_pc(self.session.proc.pclntab, pc)
 
     def show_threads(self) -> None:
+        """``threads``: a popup of every thread; enter on one opens :meth:`show_thread`."""
         self.threads_worker()
 
     @work(thread=True, exclusive=True, group="popup", exit_on_error=False)
@@ -237,6 +239,7 @@ class MachineCommands(AppBase):
                                      [None, *(tv.lwp for tv in views)]))
 
     def show_thread(self, lwp: int, extra: bool = False) -> None:
+        """``thread N``: a popup of thread ``lwp``'s registers and its own stack."""
         self.thread_worker(lwp, extra)
 
     @work(thread=True, exclusive=True, group="popup", exit_on_error=False)
