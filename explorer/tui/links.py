@@ -4,6 +4,7 @@ the goroutine (explorer.goruntime.creator)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from textual import work
@@ -60,10 +61,6 @@ class Links(Navigation):
     @guarded
     def on_creator_ready(self, msg: CreatorReady) -> None:
         link = msg.link
-        where = ""
-        if link.go_statement is not None:
-            fn, file, line = link.go_statement
-            where = f"{fn} {file.rsplit('/', 1)[-1]}:{line}"
         if link.parent is None:
             self.notify(link.note or f"goroutine {link.parent_id} is gone", severity="warning")
             return
@@ -73,5 +70,9 @@ class Links(Navigation):
         self.select_goroutine(parent, link.frame)
         if link.note:
             self.notify(link.note, severity="warning")
-        else:
-            self.notify(f"goroutine {parent.id} created goroutine {link.child.id} at {where}")
+            return
+        where = ""
+        if link.go_statement is not None:
+            fn, file, line = link.go_statement
+            where = f"{fn} {os.path.basename(file)}:{line}"
+        self.notify(f"goroutine {parent.id} created goroutine {link.child.id} at {where}")
