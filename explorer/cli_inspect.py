@@ -99,16 +99,14 @@ def _optional_frames(proc: GoProcess, args: argparse.Namespace) -> tuple[list[Fr
 
 def _describer(proc: GoProcess) -> Callable[[int], str | None]:
     """pc → ``function+0xoff file:line`` (None outside every function)."""
+    from explorer.render.inspect import describe_pc
 
     def describe(pc: int) -> str | None:
         try:
-            f = proc.pclntab.find_func(pc)
+            pcln = proc.pclntab  # a damaged .gopclntab: registers are still shown, undescribed
         except ExplorerError:
             return None
-        if f is None:
-            return None
-        file, line = proc.pclntab.file_line(f, pc)
-        return f"{f.name}+{pc - f.entry:#x} {os.path.basename(file)}:{line}"
+        return describe_pc(pcln, pc)
 
     return describe
 
@@ -122,8 +120,9 @@ def _shift_binary(args: argparse.Namespace, name: str) -> None:
 
 
 def _code_regs(proc: GoProcess) -> tuple[str, ...]:
-    arch = proc.core.arch_desc
-    return (arch.pc_reg,) + ((arch.lr_reg,) if arch.lr_reg else ())
+    from explorer.render.inspect import code_registers
+
+    return code_registers(proc.core.arch_desc)
 
 
 # -- commands --------------------------------------------------------------------------------------
