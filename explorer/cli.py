@@ -15,15 +15,12 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from explorer.cli_common import UsageError
 from explorer.errors import ExplorerError, Interrupted
 from explorer.render.text import safe, safe_output
 
 COMMANDS = ("info", "goroutines", "bt", "stack", "vars", "args", "locals", "print", "x", "save", "decode", "regs",
             "threads", "thread", "list", "disassemble", "heap", "pprof", "demo", "tui")
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,11 +6,12 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from explorer.cli_common import emit_json, open_process, resolve_goroutine
+from explorer.cli_common import emit_json, open_process, resolve_goroutine, usage_error
 from explorer.errors import ExplorerError
 from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
@@ -130,8 +131,7 @@ def _print_created_by(proc: GoProcess, g: Goroutine) -> None:
 
 def add_label_options(p: argparse.ArgumentParser) -> None:
     """``goroutines``' delve-style label options: ``-with label K=V``, ``-without``, ``-group label K``.
-    The parser is kept in the parsed arguments, so that bad words are bad usage (exit 2)."""
-    p.set_defaults(label_parser=p)
+    Bad words are bad usage (exit 2)."""
     p.add_argument("-with", "--with", dest="with_", nargs=2, action="append", default=[],
                    metavar=("label", "KEY[=VALUE]"),
                    help="only goroutines with pprof label KEY (equal to VALUE); repeatable (delve's -with label)")
@@ -150,16 +150,8 @@ def _query(args: argparse.Namespace) -> GoroutineQuery:
         group = getattr(args, "group_label", None)
         key = group_label_key(*group) if group else None
     except ExplorerError as e:
-        _usage(args, str(e))
-        raise
+        raise usage_error(args, str(e)) from None
     return GoroutineQuery(args.filter or "", conditions, key)
-
-
-def _usage(args: argparse.Namespace, message: str) -> None:
-    """Bad usage of ``goroutines``: its parser's error (exit 2)."""
-    parser = getattr(args, "label_parser", None)
-    if parser is not None:
-        parser.error(message)
 
 
 def _selected(proc: GoProcess, query: GoroutineQuery) -> list[Goroutine]:
@@ -198,7 +190,7 @@ def cmd_goroutines(args: argparse.Namespace) -> int:
 
     query = _query(args)  # bad label options are usage errors, before the core is opened
     if args.group and query.group_label:
-        _usage(args, "--group (by stack) and -group label KEY exclude each other")
+        raise usage_error(args, "--group (by stack) and -group label KEY exclude each other")
     with _open_then_check_unwinding(args) as proc:
         gs = _selected(proc, query)
         if query.group_label:
@@ -315,8 +307,11 @@ def cmd_bt(args: argparse.Namespace) -> int:
     from explorer.goruntime.model import frame_dict
     from explorer.render.inspect import frame_lines
 
-    if args.depth is None and args.binary is not None and args.binary.isdigit() and not os.path.isfile(args.binary):
-        args.depth, args.binary = int(args.binary), None  # bt CORE N: BINARY left out
+    if args.depth is None and args.binary is not None and re.fullmatch(r"-?\d+", args.binary) \
+            and not os.path.isfile(args.binary):  # bt CORE N: BINARY left out
+        if int(args.binary) < 0:
+            raise usage_error(args, f"argument N: {args.binary}: must not be negative")
+        args.depth, args.binary = int(args.binary), None
     with open_process(args) as proc:
         g = resolve_goroutine(proc, args.goroutine)
         bt = proc.backtrace(g)

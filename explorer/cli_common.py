@@ -13,6 +13,18 @@ from explorer.goruntime.goroutines import Goroutine
 from explorer.goruntime.process import GoProcess
 from explorer.render.text import safe
 
+
+class UsageError(Exception):
+    """Bad usage: the command line prints the message (one line, ``gocore-tui COMMAND: ...``) and
+    exits 2. Raised by the parsers and by command handlers that find a bad word late."""
+
+
+def usage_error(args: argparse.Namespace, message: str) -> UsageError:
+    """A :class:`UsageError` of ``args``' command, worded as its parser words its own."""
+    command = getattr(args, "command", None)
+    return UsageError(f"gocore-tui {command}: {message}" if command else f"gocore-tui: {message}")
+
+
 #: Warnings a command prints on stderr before its output (the rest are for `info` to show).
 _ALWAYS_WARN = ("build_id_mismatch", "name_mismatch", "core_truncated", "dwarf_unusable")
 

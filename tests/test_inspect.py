@@ -146,6 +146,8 @@ def test_selected_frame_is_the_programs_innermost(version: str, mode: str, scena
     assert len(marked) == 1 and f" {sel['index']}  {mine.function}(" in marked[0], marked
     assert [f["index"] for f in run_json("stack", case.core, case.binary, "2")] == [0, 1, 2]
     assert run("stack", case.core, case.binary, "--", "-1")[0] == 2  # a negative depth is bad usage
+    rc, _, err = run("bt", case.core, "-1")  # ... also where BINARY is left out
+    assert rc == 2 and err.strip() == "gocore-tui bt: argument N: -1: must not be negative", err
     # vars without -f is vars -f INDEX (and args + locals are vars)
     k = sel["index"]
     assert run_json("vars", case.core, case.binary) == run_json("vars", case.core, case.binary, "-f", k)
