@@ -6,9 +6,9 @@
 - **Goroutine stacks**: for each goroutine that is not dead, each frame on its own stack
   (``runtime/stkframe.go`` ``getStackMap``): the stack map index is ``PCDATA_StackMapIndex`` at the
   frame's continuation pc minus one (the call instruction; the entry map at the entry pc); the
-  locals bitmap (``FUNCDATA_LocalsPointerMaps``) covers ``nbit`` words below ``varp`` (``fp`` minus
-  the return address and the saved frame pointer), the arguments bitmap
-  (``FUNCDATA_ArgsPointerMaps``) ``args/8`` words from ``argp`` (``fp``). Stack objects
+  locals bitmap (``FUNCDATA_LocalsPointerMaps``) covers ``nbit`` words below ``varp``, the
+  arguments bitmap (``FUNCDATA_ArgsPointerMaps``) ``args/8`` words from ``argp`` (both per
+  architecture: :func:`frame_bases`). Stack objects
   (``FUNCDATA_StackObjects``: address-taken locals) are scanned when a live pointer points into
   them, as ``scanstack`` does. A frame that was interrupted rather than stopped at a call (a
   goroutine running on a thread when the core was written, a frame ``sigpanic`` was injected into)
@@ -30,6 +30,7 @@ import numpy.typing as npt
 from explorer.errors import ExplorerError
 
 if TYPE_CHECKING:
+    from explorer.core.arch import Arch
     from explorer.goruntime.heap.base import HeapLike as Heap
 
 U64 = npt.NDArray[np.uint64]
@@ -249,7 +250,8 @@ class _Builder:
             inner_was_injected = fn.name in ("runtime.sigpanic", "runtime.asyncPreempt")
             prev_stack_g = True
             if interrupted:
-                slots = self._conservative(f.sp, f.fp + max(fn.args, 0) if fn.args != ARGS_SIZE_UNKNOWN else f.fp)
+                argp = frame_bases(self.proc.core.arch_desc, f.sp, f.fp)[1]
+                slots = self._conservative(f.sp, argp + max(fn.args, 0) if fn.args != ARGS_SIZE_UNKNOWN else argp)
                 self.conservative += 1
             else:
                 slots = smaps.live_slots(fn, f)
@@ -372,6 +374,17 @@ class _Builder:
             b = nxt
 
 
+def frame_bases(arch: Arch, sp: int, fp: int) -> tuple[int, int]:
+    """A physical frame's ``(varp, argp)`` from its sp and fp (the caller's sp), as the runtime's
+    unwinder derives them (traceback.go resolveInternal): locals end below amd64's pushed return
+    address (arm64 keeps its LR at 0(sp)) and, in a frame of any size, the saved frame pointer
+    (arm64 writes it below sp, mimicking amd64); arguments start above an arm64 caller's LR slot."""
+    varp = fp if arch.uses_lr else fp - arch.ptr_size
+    if varp > sp:
+        varp -= arch.ptr_size
+    return varp, fp + arch.min_frame_size
+
+
 class _StackMaps:
     """Live pointer slots of physical frames (cached stack map decoding per pc)."""
 
@@ -462,12 +475,10 @@ class _StackMaps:
     def live_slots(self, fn: Any, f: Any) -> U64:
         """Addresses of the live pointer slots of physical frame ``f`` (function ``fn``)."""
         locals_, nbit, args, objs = self._decode(fn, f.pc)
-        varp = f.fp - 8
-        if varp > f.sp:
-            varp -= 8  # the saved frame pointer
-        argp = f.fp
-        parts = []
-        if len(locals_) and varp - f.sp > 0:
+        arch = self.proc.core.arch_desc
+        varp, argp = frame_bases(arch, f.sp, f.fp)
+        parts = []  # getStackMap: no locals in a frame of the minimum size
+        if len(locals_) and varp - f.sp > (arch.stack_align if arch.name == "arm64" else arch.min_frame_size):
             parts.append(np.uint64(varp - nbit * 8) + locals_.astype(np.uint64) * np.uint64(8))
         if len(args):
             parts.append(np.uint64(argp) + args.astype(np.uint64) * np.uint64(8))
