@@ -360,11 +360,11 @@ def _mbuckets(proc: GoProcess) -> int | None:
         return found
     # An empty list (nothing sampled yet) cannot be validated by its contents: mProf_FlushLocked
     # reads one 8-byte global, mbuckets (and MemProfile/memProfileInternal, where linked, too).
-    from explorer.goruntime.heap.rtglobals import rip_targets
+    from explorer.goruntime.heap.rtglobals import code_targets
 
-    flush = {t for t, n in rip_targets(proc, "runtime.mProf_FlushLocked") if n == 8}
+    flush = {t for t, n in code_targets(proc, "runtime.mProf_FlushLocked") if n == 8}
     reader = {t for name in ("runtime.MemProfile", "runtime.memProfileInternal")
-              for t, n in rip_targets(proc, name) if n == 8}
+              for t, n in code_targets(proc, name) if n == 8}
     common = sorted(flush & reader) if reader else sorted(flush)
     if len(common) == 1 and proc.memory.try_read(common[0], 8) == bytes(8):
         return common[0]
@@ -433,12 +433,12 @@ def mem_profile_rate(proc: GoProcess) -> int:
                     return proc.memory.read_i64(mc + o_rate)
             except ExplorerError:
                 continue
-    from explorer.goruntime.heap.rtglobals import rip_targets
+    from explorer.goruntime.heap.rtglobals import code_targets
 
     # Up to 1.23: the 8-byte global both runtime.profilealloc and runtime.allocmcache read (their
     # inlined nextSample); nothing else is common to the two.
-    a = {t for t, size in rip_targets(proc, "runtime.profilealloc") if size == 8}
-    b = {t for t, size in rip_targets(proc, "runtime.allocmcache") if size == 8}
+    a = {t for t, size in code_targets(proc, "runtime.profilealloc") if size == 8}
+    b = {t for t, size in code_targets(proc, "runtime.allocmcache") if size == 8}
     common = sorted(a & b)
     if len(common) == 1:
         raw = proc.memory.try_read(common[0], 8)

@@ -6,8 +6,9 @@ With symbols or DWARF the address is looked up by name (``runtime.mheap_``, ``ru
 - ``runtime.mheap_`` is found by scanning the data sections for its ``allspans`` slice and
   checking what it describes (every sampled span must be a plausible ``mspan``);
 - small scalar globals (``runtime.MemProfileRate``, ``runtime.mProfCycle``, ``runtime.mbuckets``)
-  are found through the code that uses them: the RIP-relative operands of a few runtime functions
-  (amd64), each candidate validated by its value.
+  are found through the code that uses them: the data addresses a few runtime functions load or
+  store (amd64: RIP-relative operands; arm64: an ``ADRP`` page plus the offset of the ``LDR``/``STR``
+  or ``ADD`` the linker pairs with it), each candidate validated by its value.
 
 Nothing found is ever trusted without validation; a global that cannot be found is None and the
 caller says what it cannot show.
@@ -16,7 +17,7 @@ caller says what it cannot show.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,10 +30,11 @@ if TYPE_CHECKING:
 _DATA_SECTIONS = (".bss", ".noptrbss", ".data", ".noptrdata")
 
 
-def rip_targets(proc: GoProcess, func_name: str, max_bytes: int = 4096) -> list[tuple[int, int]]:
-    """(target address, operand size) of every RIP-relative memory operand of ``func_name`` (amd64),
-    in code order; [] when the function or the disassembler is not available."""
-    if proc.arch != "amd64":
+def code_targets(proc: GoProcess, func_name: str, max_bytes: int = 4096) -> list[tuple[int, int]]:
+    """(target address, access size) of every static data address ``func_name`` reads or writes, in
+    code order: amd64's RIP-relative memory operands, arm64's ``ADRP``-based addresses; [] when the
+    function, its architecture or the disassembler is not available."""
+    if proc.arch not in ("amd64", "arm64"):
         return []
     try:
         f = proc.pclntab.func_by_name(func_name)
@@ -48,6 +50,10 @@ def rip_targets(proc: GoProcess, func_name: str, max_bytes: int = 4096) -> list[
         import capstone
     except ImportError:  # pragma: no cover - capstone is a dependency
         return []
+    if proc.arch == "arm64":
+        md = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+        md.detail = True
+        return _arm64_targets(md.disasm(code, f.entry))
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
     md.detail = True
     out: list[tuple[int, int]] = []
@@ -58,13 +64,58 @@ def rip_targets(proc: GoProcess, func_name: str, max_bytes: int = 4096) -> list[
     return out
 
 
+def _arm64_targets(insns: Iterable[Any]) -> list[tuple[int, int]]:
+    """The data addresses of arm64 code: Go's linker makes a global's address with ``ADRP Rn, page``
+    and then either a load or store at an offset from Rn (``MOVD sym(SB), R0``) or ``ADD $off, Rn``
+    (``MOVD $sym(SB), Rn``: the address, which an atomic's ``LDAR (Rn)`` then uses). Registers
+    holding such an address are followed within straight-line code only (any branch forgets them)."""
+    from capstone import CS_GRP_CALL, CS_GRP_JUMP, CS_GRP_RET, arm64
+
+    known: dict[int, int] = {}  # register -> the static address it holds
+    out: list[tuple[int, int]] = []
+    for insn in insns:
+        ops = insn.operands
+        for k, op in enumerate(ops):
+            if op.type == arm64.ARM64_OP_MEM and op.mem.base in known and not op.mem.index:
+                regs = [o for o in ops[:k] if o.type == arm64.ARM64_OP_REG]
+                size = _arm64_access_size(insn.mnemonic, insn.reg_name(regs[-1].reg) if regs else "")
+                out.append((known[op.mem.base] + op.mem.disp, size))
+                break
+        new: tuple[int, int] | None = None
+        if insn.id == arm64.ARM64_INS_ADRP and len(ops) == 2 and ops[1].type == arm64.ARM64_OP_IMM:
+            new = (ops[0].reg, ops[1].imm)
+        elif (insn.id == arm64.ARM64_INS_ADD and len(ops) == 3 and ops[1].type == arm64.ARM64_OP_REG
+              and ops[1].reg in known and ops[2].type == arm64.ARM64_OP_IMM and not ops[2].shift.type):
+            new = (ops[0].reg, known[ops[1].reg] + ops[2].imm)
+        if any(insn.group(g) for g in (CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET)):
+            known.clear()
+        else:
+            for r in insn.regs_access()[1]:
+                known.pop(r, None)
+        if new is not None:
+            known[new[0]] = new[1]
+    return out
+
+
+def _arm64_access_size(mnemonic: str, reg: str) -> int:
+    """Bytes a load or store accesses: by the mnemonic's width suffix (``ldrb``, ``ldrsh``,
+    ``ldrsw``, ``ldarb``, ``ldaddalh``), else by its data register (w: 4, x: 8, b/h/s/d/q)."""
+    if mnemonic.endswith("sw"):
+        return 4
+    if mnemonic.endswith("b"):
+        return 1
+    if mnemonic.endswith("h"):
+        return 2
+    return {"w": 4, "x": 8, "b": 1, "h": 2, "s": 4, "d": 8, "q": 16}.get(reg[:1], 8)
+
+
 def by_code(proc: GoProcess, funcs: Iterable[str], validate: Callable[[int], bool],
             sizes: tuple[int, ...] = (1, 2, 4, 8)) -> int | None:
-    """The first RIP-relative target of ``funcs`` (in order) whose operand size is one of ``sizes``
-    and that ``validate`` accepts."""
+    """The first data address :func:`code_targets` finds in ``funcs`` (in order) whose access size is
+    one of ``sizes`` and that ``validate`` accepts."""
     seen: set[int] = set()
     for name in funcs:
-        for target, size in rip_targets(proc, name):
+        for target, size in code_targets(proc, name):
             if target in seen or size not in sizes:
                 continue
             seen.add(target)
