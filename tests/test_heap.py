@@ -7,7 +7,9 @@ allocates nothing either. So the heap in the core is exactly the one MemStats de
 and ``bytes`` must equal ``HeapObjects`` and ``HeapAlloc`` with no allowance at all.
 
 Cheap checks run for every Go release 1.21–1.27 (optimized builds); the full mode matrix (opt,
-``-N -l``, stripped) runs on 1.21, 1.24 and 1.27. One GoProcess per core is shared by the module.
+``-N -l``, stripped) runs on 1.21, 1.24 and 1.27. The same checks run on arm64 cores of the
+optimized builds of 1.21, 1.24 and 1.27 (cross-compiled, run under qemu-user: tests/corpus.py),
+unless $GOCORE_TUI_ARCHES leaves arm64 out. One GoProcess per core is shared by the module.
 """
 
 from __future__ import annotations
@@ -24,31 +26,36 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gotools
-from corpus import CoreCase, make_core
+from corpus import ARM64_FULL_VERSIONS, CoreCase, make_core
 
 from explorer.goruntime.heap import Heap, heap_of
 from explorer.goruntime.process import GoProcess
 
 VERSIONS = gotools.test_versions()
 FULL = [v for v in VERSIONS if v.rsplit(".", 1)[0] in ("1.21", "1.24", "1.27")]
-CASES = [(v, "opt") for v in VERSIONS] + [(v, m) for v in FULL for m in ("noopt", "stripped")]
+ARM64 = [v for v in VERSIONS if v in ARM64_FULL_VERSIONS] if "arm64" in gotools.corpus_arches() else []
+#: (version, mode, arch)
+Case = tuple[str, str, str]
+CASES: list[Case] = ([(v, "opt", "amd64") for v in VERSIONS]
+                     + [(v, m, "amd64") for v in FULL for m in ("noopt", "stripped")]
+                     + [(v, m, "arm64") for v in ARM64 for m in ("opt", "noopt", "stripped")])
 
 
-def case_id(c: tuple[str, str]) -> str:
-    return f"{c[0]}-{c[1]}"
+def case_id(c: Case) -> str:
+    return "-".join([*([c[2]] if c[2] != "amd64" else []), c[0], c[1]])
 
 
 @functools.cache
-def heap_case(version: str, mode: str) -> CoreCase:
-    return make_core(version, mode, "heap", prog="heapprog")
+def heap_case(version: str, mode: str, arch: str = "amd64") -> CoreCase:
+    return make_core(version, mode, "heap", prog="heapprog", arch=arch)
 
 
-_OPEN: dict[tuple[str, str], GoProcess] = {}
+_OPEN: dict[Case, GoProcess] = {}
 
 
-def open_heap(version: str, mode: str) -> tuple[CoreCase, GoProcess, Heap]:
-    case = heap_case(version, mode)
-    key = (version, mode)
+def open_heap(version: str, mode: str, arch: str = "amd64") -> tuple[CoreCase, GoProcess, Heap]:
+    case = heap_case(version, mode, arch)
+    key = (version, mode, arch)
     if key not in _OPEN:
         _OPEN[key] = GoProcess.open(case.core, case.binary)
     proc = _OPEN[key]
@@ -73,7 +80,7 @@ def memstats(case: CoreCase) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_objects_and_bytes_are_memstats(case: tuple[str, str]) -> None:
+def test_objects_and_bytes_are_memstats(case: Case) -> None:
     """objects/bytes are HeapObjects/HeapAlloc exactly (nothing was allocated after the reading)."""
     c, _proc, heap = open_heap(*case)
     ms = memstats(c)
@@ -95,7 +102,7 @@ POPULATIONS = ("main.Item", "main.Entry", "main.Node", "main.Leak", "main.StackO
 STRIPPED_TYPED = ("main.Item", "main.Entry", "main.Leak", "main.StackOnly", "main.Circle")
 
 
-def required_types(version: str, mode: str) -> set[str]:
+def required_types(version: str, mode: str, arch: str = "amd64") -> set[str]:
     minor = int(version.split(".")[1])
     if mode == "stripped":
         return set(STRIPPED_TYPED) if minor >= 22 else set()  # 1.21 has no malloc headers
@@ -108,7 +115,7 @@ def required_types(version: str, mode: str) -> set[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_populations_by_type(case: tuple[str, str]) -> None:
+def test_populations_by_type(case: Case) -> None:
     """Each known population's count is exact wherever a type can be known, and nothing is ever
     given a population's type that does not belong to it; garbage is never typed (nothing reaches
     it to say what it is) and shows as unknown."""
@@ -129,7 +136,7 @@ def test_populations_by_type(case: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_garbage_is_unreachable(case: tuple[str, str]) -> None:
+def test_garbage_is_unreachable(case: Case) -> None:
     """Objects allocated after the last collection and dropped (the program kept only their
     addresses as integers) are allocated, unreachable, and have no path; everything else the
     program holds is reachable."""
@@ -156,7 +163,7 @@ SAMPLE_TYPES = {"item0": "main.Item", "item_last": "main.Item", "entry": "main.E
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_paths_end_at_the_right_root(case: tuple[str, str]) -> None:
+def test_paths_end_at_the_right_root(case: Case) -> None:
     """A shortest path from a root to each sample object starts at the global the program keeps it
     in (by name, or by the address the program printed for the global in a stripped binary), or at
     the parked holder goroutine's frame; each step points to the next; the last step is the object
@@ -196,7 +203,7 @@ def test_paths_end_at_the_right_root(case: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_big_slices_are_large_objects(case: tuple[str, str]) -> None:
+def test_big_slices_are_large_objects(case: Case) -> None:
     """The program's 1 MiB byte slices are large objects of their own span, reachable from
     main.bigs, and their bytes are in ``bytes``."""
     c, _proc, heap = open_heap(*case)
@@ -206,6 +213,22 @@ def test_big_slices_are_large_objects(case: tuple[str, str]) -> None:
         assert i >= 0 and int(heap.objects.addr[i]) == a
         assert int(heap.objects.size[i]) >= big
         assert heap.spans.sizeclass[heap.objects.span[i]] == 0
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[1] == "opt"], ids=case_id)
+def test_profiler_globals_found_through_code(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without symbols, the profiler's globals are found through the code that uses them (amd64's
+    RIP-relative operands, arm64's ADRP pairs): at the addresses the symbol table gives them."""
+    from explorer.goruntime.heap import pprof
+
+    _c, proc, _heap = open_heap(*case)
+    want = {name: proc.global_addr(name) for name in ("runtime.mbuckets", "runtime.mProfCycle",
+                                                       "runtime.MemProfileRate")}
+    assert all(want.values()), want
+    monkeypatch.setattr(proc, "global_addr", lambda name: None)
+    assert pprof._mbuckets(proc) == want["runtime.mbuckets"]
+    assert pprof._mprof_cycle(proc) == proc.memory.read_u32(want["runtime.mProfCycle"]) >> 1
+    assert pprof.mem_profile_rate(proc) == proc.memory.read_i64(want["runtime.MemProfileRate"]) == 4096
 
 
 # --------------------------------------------------------------------------------------------------
@@ -291,7 +314,7 @@ def _traces(text: str) -> list[tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_pprof_profiles_match_the_programs_own(case: tuple[str, str], tmp_path: Path) -> None:
+def test_pprof_profiles_match_the_programs_own(case: Case, tmp_path: Path) -> None:
     """``pprof heap`` and ``pprof goroutine`` (through the CLI) give the same ``go tool pprof``
     output as the profiles the program wrote of itself: -top in-use and allocated space by
     function; -traces of the goroutines, with their labels. The goroutine that wrote the profiles
