@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from explorer.core.gcpause import gc_paused
 from explorer.errors import ExplorerError
+from explorer.gcpause import gc_paused
 from explorer.goruntime.unwind import MAX_FRAMES, Backtrace, Frame, StackContext, Unwinder, _which_stack
 
 if TYPE_CHECKING:

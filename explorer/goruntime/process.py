@@ -19,9 +19,9 @@ from explorer.core import AddressSpace, CoreFile, Region, core_regions, is_elf_c
 from explorer.core.elfstructs import EHDR as _EHDR
 from explorer.core.elfstructs import PHDR as _PHDR
 from explorer.core.elfstructs import parse_notes
-from explorer.core.gcpause import gc_paused
 from explorer.core.memory import PRIO_EXECUTABLE
 from explorer.errors import ExplorerError, InputError, UnreadableMemory
+from explorer.gcpause import gc_paused
 from explorer.goruntime.backtraces import Backtraces, ThreadInfo
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from explorer.gcpause import gc_paused
 from explorer.payload.schema import (
     I32_TYPES,
     I64_TYPES,
@@ -36,7 +37,6 @@ from explorer.payload.wire import (
     Field,
     Message,
     as_unknown,
-    gc_paused,
     parse_fields,
 )
 

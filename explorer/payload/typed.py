@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.errors import ExplorerError
+from explorer.gcpause import gc_paused
 from explorer.payload.annotate import annotate
 from explorer.payload.schema import (
     MAX_DEPTH,
@@ -39,7 +40,6 @@ from explorer.payload.wire import (
     DecodeFailure,
     RawDecode,
     decode_raw,
-    gc_paused,
 )
 
 # --------------------------------------------------------------------------------------------------

@@ -25,13 +25,12 @@ length-delimited nesting are tried), groups nest at most 100 deep, and a deadlin
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import struct
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from explorer.gcpause import gc_paused
 
 __all__ = [
     "EGROUP",
@@ -49,7 +48,6 @@ __all__ = [
     "RawDecode",
     "as_unknown",
     "decode_raw",
-    "gc_paused",
     "parse_fields",
 ]
 
@@ -68,35 +66,6 @@ _MASK64 = (1 << 64) - 1
 _MASK32 = (1 << 32) - 1
 _U32 = struct.Struct("<I").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
-
-
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a decode builds its tree.
-
-    A megabyte of protobuf is hundreds of thousands of field objects, and every full collection
-    walks all of them: with the collector on, decoding takes two to three times as long, and the
-    pauses stall every thread (the TUI's screen). The trees hold no reference cycles, so nothing is
-    lost; the collector is switched back on when the last decode ends (threads share it).
-    """
-    global _gc_holders, _gc_was_enabled
-    with _gc_lock:
-        if _gc_holders == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_holders += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 class Field:

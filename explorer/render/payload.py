@@ -23,7 +23,8 @@ import struct
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, WIRE_NAMES, Field, Message, RawDecode, gc_paused
+from explorer.gcpause import gc_paused
+from explorer.payload.wire import I32, I64, LEN, SGROUP, VARINT, WIRE_NAMES, Field, Message, RawDecode
 from explorer.render.text import go_quote, safe
 
 if TYPE_CHECKING:

@@ -28,8 +28,9 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from explorer.gcpause import gc_paused
 from explorer.payload.detect import FORMATS, Recognized, recognize
-from explorer.payload.wire import Cancelled, Field, gc_paused
+from explorer.payload.wire import Cancelled, Field
 from explorer.render.payload import field_details, field_summary, raw_text, recognized_lines
 from explorer.render.text import safe
 from explorer.tui.guard import guarded
